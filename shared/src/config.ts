@@ -1,0 +1,107 @@
+/**
+ * Configuration from environment variables. Each process declares the variables it reads (with
+ * defaults, documented here and in README's table) and validates them once at start-up; a bad value
+ * stops the process with a message naming the variable and what it must be.
+ */
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+import { KEY_PREFIX_PATTERN } from './keys.js';
+
+function wholeNumber(defaultValue: number, min: number, max: number) {
+  const rule = `must be a whole number between ${min} and ${max}`;
+  return z
+    .string()
+    .trim()
+    .regex(/^-?\d+$/, rule)
+    .default(String(defaultValue))
+    .transform(Number)
+    .pipe(z.number().min(min, rule).max(max, rule));
+}
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T, defaultValue: T[number]) {
+  return z.enum(values, { error: `must be one of: ${values.join(', ')}` }).default(defaultValue);
+}
+
+function url(defaultValue: string, protocols: readonly string[]) {
+  const rule = `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`;
+  return z
+    .string()
+    .trim()
+    .default(defaultValue)
+    .refine((value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    }, rule);
+}
+
+/** Read by every process that talks to Redis. */
+export const RedisEnv = {
+  /** Redis to use; `rediss://` for TLS, `redis://:password@host:port/db` for a password. */
+  REDIS_URL: url('redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+  /** Prefix of every Redis key, so several deployments can share one Redis. */
+  KEY_PREFIX: z
+    .string()
+    .default('switchyard')
+    .refine((v) => KEY_PREFIX_PATTERN.test(v), "must be 1-64 letters, digits, '_', '.' or '-'"),
+  /** How long a task's status record is kept after its last change. */
+  RESULT_TTL_SECONDS: wholeNumber(86_400, 60, 30 * 86_400),
+  /** Least severe log level written. */
+  LOG_LEVEL: oneOf(['debug', 'info', 'warn', 'error'], 'info'),
+};
+
+export const GatewayEnv = z.object({
+  ...RedisEnv,
+  /** Interface the gateway listens on. */
+  HOST: z.string().trim().min(1, 'must not be empty').default('0.0.0.0'),
+  /** Port the gateway listens on. */
+  PORT: wholeNumber(9000, 1, 65_535),
+  /** Largest accepted request body; larger bodies get 413. */
+  BODY_LIMIT_BYTES: wholeNumber(1_048_576, 1_024, 16 * 1_048_576),
+  /** A Redis command that takes longer fails the request with 503 instead of hanging. */
+  REDIS_COMMAND_TIMEOUT_MS: wholeNumber(2_000, 50, 60_000),
+  /** Base URL of the R worker service. */
+  R_SERVICE_URL: url('http://127.0.0.1:8000', ['http:', 'https:']),
+  /** How long the gateway waits for the R service to accept a task before answering 503. */
+  R_REQUEST_TIMEOUT_MS: wholeNumber(5_000, 50, 120_000),
+  /** How long shutdown waits for open requests before closing anyway. */
+  SHUTDOWN_GRACE_MS: wholeNumber(10_000, 0, 600_000),
+});
+export type GatewayConfig = z.infer<typeof GatewayEnv>;
+
+export const NodeWorkerEnv = z.object({
+  ...RedisEnv,
+  /** Tasks one worker process runs at the same time. */
+  WORKER_CONCURRENCY: wholeNumber(10, 1, 1_000),
+  /**
+   * A taken task belongs to its worker for this long; the worker renews the lease every third of it
+   * while the task runs, and any worker requeues tasks whose lease ran out (their worker died).
+   */
+  LEASE_MS: wholeNumber(30_000, 500, 3_600_000),
+  /** Length of one long_task step (the seed's 1 s). */
+  LONG_TASK_STEP_MS: wholeNumber(1_000, 0, 60_000),
+  /** On SIGTERM, how long in-flight tasks may run before they are handed back to the queue. */
+  SHUTDOWN_GRACE_MS: wholeNumber(25_000, 0, 3_600_000),
+});
+export type NodeWorkerConfig = z.infer<typeof NodeWorkerEnv>;
+
+/** Values never echoed in messages: they may hold passwords. */
+const SECRET_VARIABLES = new Set(['REDIS_URL', 'API_KEYS']);
+
+/** Validates `env` against `schema`; throws ConfigError naming every bad variable. */
+export function loadConfig<S extends z.ZodType>(
+  schema: S,
+  env: Record<string, string | undefined> = process.env,
+): z.infer<S> {
+  const parsed = schema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((issue) => {
+    const name = String(issue.path[0] ?? '?');
+    const got = env[name];
+    const shown = got === undefined || SECRET_VARIABLES.has(name) ? '' : ` (got ${JSON.stringify(got)})`;
+    return `  ${name} ${issue.message}${shown}`;
+  });
+  throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+}

@@ -1,0 +1,72 @@
+/**
+ * The one error type every Switchyard component throws on purpose. Each failure kind has a stable
+ * `code`; `HTTP_STATUS_BY_CODE` is the only place that decides which HTTP status a code becomes.
+ */
+
+export const HTTP_STATUS_BY_CODE = {
+  /** The request body is not valid JSON. */
+  invalid_json: 400,
+  /** The request does not match its schema (missing, extra, wrong-typed or out-of-range field). */
+  validation_failed: 422,
+  /** The body is not sent as application/json. */
+  unsupported_media_type: 415,
+  /** The body is larger than BODY_LIMIT. */
+  payload_too_large: 413,
+  /** No such route. */
+  route_not_found: 404,
+  /** No task with that id (never existed, or its record expired). */
+  task_not_found: 404,
+  /** The R service refused the task as invalid. */
+  task_rejected: 422,
+  /** The R service is at its cap of concurrent tasks. */
+  worker_busy: 429,
+  /** Redis cannot be reached. */
+  redis_unavailable: 503,
+  /** The R service cannot be reached, timed out, failed or answered nonsense. */
+  r_service_unavailable: 503,
+  /** Anything unexpected; details are logged, never sent. */
+  internal: 500,
+} as const;
+
+export type ErrorCode = keyof typeof HTTP_STATUS_BY_CODE;
+
+export interface ErrorBody {
+  error: {
+    code: ErrorCode;
+    message: string;
+    /** For validation errors: each offending field as a dotted path, with what must be true of it. */
+    fields?: { field: string; message: string }[];
+  };
+}
+
+export class SwitchyardError extends Error {
+  override readonly name = 'SwitchyardError';
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: {
+      fields?: { field: string; message: string }[];
+      /** Seconds the client should wait before retrying (sent as Retry-After). */
+      retryAfterSeconds?: number;
+      cause?: unknown;
+    } = {},
+  ) {
+    super(message, { cause: details.cause });
+  }
+
+  get httpStatus(): number {
+    return HTTP_STATUS_BY_CODE[this.code];
+  }
+
+  toBody(): ErrorBody {
+    const body: ErrorBody = { error: { code: this.code, message: this.message } };
+    if (this.details.fields) body.error.fields = this.details.fields;
+    return body;
+  }
+}
+
+/** Raised at start-up when an environment variable has a bad value; the message names it. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}

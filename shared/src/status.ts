@@ -1,0 +1,69 @@
+/**
+ * The task status record: what collect returns and what every worker, in any language, stores under
+ * `keys.task(id)` as MessagePack. Documented with an example in docs/status-record.md; the R worker is
+ * checked against the byte-exact vectors in shared/contracts/status-vectors.json.
+ */
+import { z } from 'zod';
+import { WORKER_KINDS } from './tasks.js';
+
+export const TASK_STATES = ['PENDING', 'STARTED', 'PROGRESS', 'SUCCESS', 'FAILURE'] as const;
+export type TaskState = (typeof TASK_STATES)[number];
+/** A record in one of these states will not change again. */
+export const TERMINAL_STATES: readonly TaskState[] = ['SUCCESS', 'FAILURE'];
+
+const timestamp = z.iso.datetime().meta({ description: 'UTC, ISO 8601 with milliseconds.' });
+
+export const TaskId = z.uuid('must be a task id as returned by execute (a UUID)').meta({
+  id: 'TaskId',
+  description: 'Task id (UUID) returned by execute.',
+  example: '7d1c8a5e-2f43-4c1b-9a57-0d0c2b6f3e11',
+});
+
+export const TaskRecord = z
+  .object({
+    task_id: TaskId,
+    worker: z.enum(WORKER_KINDS),
+    task: z.string().meta({ description: 'Task name, e.g. long_task.' }),
+    args: z.array(z.unknown()).meta({ description: 'The arguments the task was submitted with.' }),
+    state: z.enum(TASK_STATES),
+    current: z.number().int().min(0).meta({ description: 'Steps done so far.' }),
+    total: z.number().int().min(0).meta({ description: 'Steps in all (1 for single-step tasks).' }),
+    status: z.string().meta({ description: 'Human-readable progress message.' }),
+    result: z.unknown().meta({ description: 'The task result once SUCCESS, else null.' }),
+    error: z.string().nullable().meta({ description: 'Why the task failed, once FAILURE, else null.' }),
+    attempts: z.number().int().min(0).meta({ description: 'How many times a worker has started it.' }),
+    created_at: timestamp,
+    started_at: timestamp.nullable(),
+    updated_at: timestamp,
+    finished_at: timestamp.nullable(),
+  })
+  .meta({ id: 'TaskRecord', description: 'Status of one task, as stored in Redis and returned by collect.' });
+
+export type TaskRecord = z.infer<typeof TaskRecord>;
+
+export function nowIso(): string {
+  return new Date().toISOString();
+}
+
+/** The record a task starts with, written when it is accepted. */
+export function pendingRecord(init: Pick<TaskRecord, 'task_id' | 'worker' | 'task' | 'args' | 'total'>): TaskRecord {
+  const now = nowIso();
+  return {
+    ...init,
+    state: 'PENDING',
+    current: 0,
+    status: 'Pending...',
+    result: null,
+    error: null,
+    attempts: 0,
+    created_at: now,
+    started_at: null,
+    updated_at: now,
+    finished_at: null,
+  };
+}
+
+/** How many steps a task reports: long_task counts to its `total`; every other task is one step. */
+export function stepsOf(task: string, args: readonly unknown[]): number {
+  return task === 'long_task' && typeof args[0] === 'number' ? args[0] : 1;
+}

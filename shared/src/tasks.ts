@@ -1,0 +1,125 @@
+/**
+ * The task catalogue: every task a caller may name, per worker, with the zod schema of its arguments.
+ * The gateway validates requests with these schemas and builds the OpenAPI document from them; the
+ * workers implement exactly these names (the R worker checks its list against this one in tests).
+ */
+import { z } from 'zod';
+
+/** Bounds that keep one request from exhausting a worker's memory or CPU. */
+export const TASK_LIMITS = {
+  maxTotal: 10_000,
+  maxFactorial: 50_000,
+  maxMatrixDim: 200,
+  maxSafeAddend: Number.MAX_SAFE_INTEGER,
+  maxVectorLength: 100_000,
+  maxPredictors: 20,
+} as const;
+
+const finite = z.number().refine(Number.isFinite, 'must be a finite number');
+
+const total = z
+  .number()
+  .int('must be a whole number')
+  .min(1, `must be a whole number between 1 and ${TASK_LIMITS.maxTotal}`)
+  .max(TASK_LIMITS.maxTotal, `must be a whole number between 1 and ${TASK_LIMITS.maxTotal}`)
+  .meta({ description: 'How many steps to count up to; the result is this number.', example: 30 });
+
+const matrixDim = z
+  .number()
+  .int('must be a whole number')
+  .min(1, `must be a whole number between 1 and ${TASK_LIMITS.maxMatrixDim}`)
+  .max(TASK_LIMITS.maxMatrixDim, `must be a whole number between 1 and ${TASK_LIMITS.maxMatrixDim}`);
+
+const numericVector = (minLength: number) =>
+  z
+    .array(finite)
+    .min(minLength, `must hold at least ${minLength} numbers`)
+    .max(TASK_LIMITS.maxVectorLength, `must hold at most ${TASK_LIMITS.maxVectorLength} numbers`);
+
+export interface TaskDefinition {
+  readonly description: string;
+  /** Schema of the positional `args` array. */
+  readonly args: z.ZodType<unknown[]>;
+  readonly example: unknown[];
+}
+
+const longTask: TaskDefinition = {
+  description:
+    'Counts from 1 to `total`, one step per LONG_TASK_STEP_MS, reporting PROGRESS each step; result = total.',
+  args: z.tuple([total]),
+  example: [5],
+};
+
+export const NODE_TASKS = {
+  long_task: longTask,
+  add: {
+    description: 'Adds two numbers.',
+    args: z.tuple([finite, finite]),
+    example: [4, 6],
+  },
+  factorial: {
+    description: 'n! computed exactly with big integers; the result is a decimal string.',
+    args: z.tuple([
+      z
+        .number()
+        .int('must be a whole number')
+        .min(0, `must be a whole number between 0 and ${TASK_LIMITS.maxFactorial}`)
+        .max(TASK_LIMITS.maxFactorial, `must be a whole number between 0 and ${TASK_LIMITS.maxFactorial}`),
+    ]),
+    example: [20],
+  },
+  matmul: {
+    description: 'Multiplies a random m×n matrix by a random n×m matrix; the result is the m×m product (rows).',
+    args: z.tuple([matrixDim, matrixDim]),
+    example: [20, 20],
+  },
+} satisfies Record<string, TaskDefinition>;
+
+export const R_TASKS = {
+  long_task: longTask,
+  lm_fit: {
+    description:
+      "Fits the linear model y ~ predictors with R's lm(); the result has the coefficients, R² and adjusted R², and n.",
+    args: z.tuple([
+      numericVector(3),
+      z
+        .record(
+          z.string().regex(/^[A-Za-z][A-Za-z0-9_.]{0,63}$/, 'must be a name of letters, digits, _ or .'),
+          numericVector(3),
+        )
+        .refine((columns) => Object.keys(columns).length >= 1, 'must name at least one predictor column')
+        .refine(
+          (columns) => Object.keys(columns).length <= TASK_LIMITS.maxPredictors,
+          `must name at most ${TASK_LIMITS.maxPredictors} predictor columns`,
+        ),
+    ]),
+    example: [[2.1, 3.9, 6.2, 7.8, 10.1], { x: [1, 2, 3, 4, 5] }],
+  },
+  summary_stats: {
+    description:
+      'Summary statistics of a numeric vector: n, mean, sd, min, max and quantiles (default 0.25, 0.5, 0.75).',
+    args: z.tuple([
+      numericVector(1),
+      z
+        .array(z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1'))
+        .min(1, 'must hold at least 1 probability')
+        .max(99, 'must hold at most 99 probabilities')
+        .optional(),
+    ]),
+    example: [
+      [1, 2, 3, 4, 100],
+      [0.1, 0.5, 0.9],
+    ],
+  },
+} satisfies Record<string, TaskDefinition>;
+
+export type WorkerKind = 'node' | 'r';
+export const WORKER_KINDS = ['node', 'r'] as const satisfies readonly WorkerKind[];
+
+export const TASK_CATALOGUE: Record<WorkerKind, Record<string, TaskDefinition>> = {
+  node: NODE_TASKS,
+  r: R_TASKS,
+};
+
+export type NodeTaskName = keyof typeof NODE_TASKS;
+export type RTaskName = keyof typeof R_TASKS;

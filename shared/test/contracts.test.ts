@@ -1,0 +1,33 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { codec } from '../src/codec.js';
+import { TaskRecord } from '../src/status.js';
+import { contractFiles } from './contract-fixtures.js';
+
+const readContract = (name: string): unknown =>
+  JSON.parse(readFileSync(new URL(`../contracts/${name}`, import.meta.url), 'utf8'));
+
+describe('shared/contracts', () => {
+  for (const [name, expected] of Object.entries(contractFiles())) {
+    it(`${name} matches the TypeScript sources (run npm run contracts -w @switchyard/shared if not)`, () => {
+      expect(readContract(name)).toEqual(expected);
+    });
+  }
+
+  const { vectors } = readContract('status-vectors.json') as {
+    vectors: { name: string; value: unknown; msgpack_hex: string }[];
+  };
+
+  for (const vector of vectors) {
+    it(`codec encodes and decodes the ${vector.name} vector byte for byte`, () => {
+      expect(codec.encode(vector.value).toString('hex')).toBe(vector.msgpack_hex);
+      expect(codec.decode(Buffer.from(vector.msgpack_hex, 'hex'))).toEqual(vector.value);
+    });
+  }
+
+  it('record vectors are valid status records', () => {
+    for (const vector of vectors.filter((v) => v.name.endsWith('_record'))) {
+      expect(TaskRecord.safeParse(vector.value).success, vector.name).toBe(true);
+    }
+  });
+});
