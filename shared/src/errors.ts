@@ -16,6 +16,8 @@ export const HTTP_STATUS_BY_CODE = {
   route_not_found: 404,
   /** No task with that id (never existed, or its record expired). */
   task_not_found: 404,
+  /** A task with that id already exists. */
+  task_exists: 409,
   /** The R service refused the task as invalid. */
   task_rejected: 422,
   /** The R service is at its cap of concurrent tasks. */
