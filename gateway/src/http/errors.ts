@@ -1,0 +1,58 @@
+/**
+ * The one error handler: a SwitchyardError becomes its status and JSON body; body-parser's and
+ * Redis's failures are translated to their codes; anything else is logged and becomes a plain 500.
+ * No stack trace ever reaches a client.
+ */
+import type { NextFunction, Request, Response } from 'express';
+import { ReplyError } from 'ioredis';
+import { SwitchyardError, type Logger } from '@switchyard/shared';
+
+interface BodyParserError extends Error {
+  type?: string;
+  status?: number;
+}
+
+export function toSwitchyardError(error: unknown): SwitchyardError | null {
+  if (error instanceof SwitchyardError) return error;
+  const type = (error as BodyParserError | null)?.type;
+  if (type === 'entity.parse.failed') return new SwitchyardError('invalid_json', 'The request body is not valid JSON');
+  if (type === 'entity.too.large') {
+    return new SwitchyardError('payload_too_large', 'The request body is larger than the gateway accepts (BODY_LIMIT_BYTES)');
+  }
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
+    return new SwitchyardError('unsupported_media_type', 'Send the request body as UTF-8 JSON');
+  }
+  return null;
+}
+
+/**
+ * Redis client failures (connection refused, offline, command timeout) mean Redis is unavailable; a
+ * ReplyError is Redis refusing a command, which is a bug here, not an outage.
+ */
+export function isRedisUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error) || error instanceof ReplyError) return false;
+  return /Connection is closed|enableOfflineQueue|Command timed out|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|MaxRetriesPerRequest|Stream isn't writeable/i.test(
+    `${error.name} ${error.message}`,
+  );
+}
+
+export function errorHandler(logger: Logger) {
+  return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    let known = toSwitchyardError(error);
+    if (!known && isRedisUnavailable(error)) {
+      logger.warn('redis unavailable', { path: req.path, error });
+      known = new SwitchyardError('redis_unavailable', 'Redis is unavailable; try again shortly');
+    }
+    if (!known) {
+      logger.error('unexpected error', {
+        method: req.method,
+        path: req.path,
+        error,
+        stack: error instanceof Error ? error.stack : undefined,
+      });
+      known = new SwitchyardError('internal', 'Internal error');
+    }
+    if (known.details.retryAfterSeconds !== undefined) res.set('Retry-After', String(known.details.retryAfterSeconds));
+    res.status(known.httpStatus).json(known.toBody());
+  };
+}

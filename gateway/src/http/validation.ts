@@ -1,0 +1,89 @@
+/**
+ * Request validation as middleware keyed by the part of the request it checks, and the one place
+ * that turns zod issues into the `fields` of a 422 answer.
+ */
+import type { NextFunction, Request, Response } from 'express';
+import { SwitchyardError } from '@switchyard/shared';
+import type { z } from 'zod';
+
+/** Validated input, set by the middleware; handlers read only this. */
+export interface Validated {
+  body?: unknown;
+  query?: unknown;
+}
+
+declare module 'express-serve-static-core' {
+  interface Locals {
+    validated: Validated;
+  }
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      // zod's default text ("Invalid input: expected …") gives way to a rule the caller can act on.
+      if (issue.input === undefined) return 'is required';
+      return issue.message.startsWith('Invalid input') ? `must be ${article(issue.expected)}` : issue.message;
+    case 'unrecognized_keys':
+      return 'is not an allowed field';
+    case 'too_big':
+      if (issue.origin === 'array') return `must have at most ${issue.maximum} items`;
+      return issue.message;
+    case 'too_small':
+      if (issue.origin === 'array') return `must have at least ${issue.minimum} items`;
+      return issue.message;
+    default:
+      return issue.message;
+  }
+}
+
+function article(expected: string): string {
+  return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
+}
+
+/** Each issue as `{field, message}`; `field` is the dotted path, `(body)` for the body as a whole. */
+export function fieldsOf(error: z.ZodError, root: string): { field: string; message: string }[] {
+  return error.issues.flatMap((issue) => {
+    const message = describeIssue(issue);
+    const path = issue.path.map(String);
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({ field: [...path, key].join('.'), message }));
+    }
+    return [{ field: path.length > 0 ? path.join('.') : root, message }];
+  });
+}
+
+export function validationError(error: z.ZodError, root: string): SwitchyardError {
+  const fields = fieldsOf(error, root);
+  const summary = fields.map((f) => `${f.field} ${f.message}`).join('; ');
+  return new SwitchyardError('validation_failed', `Invalid request: ${summary}`, { fields });
+}
+
+/** Validates `req.query` and stores the result in `res.locals.validated.query`. */
+export function validateQuery(schema: z.ZodType) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const parsed = schema.safeParse(req.query);
+    if (!parsed.success) return next(validationError(parsed.error, '(query)'));
+    res.locals.validated = { ...res.locals.validated, query: parsed.data };
+    next();
+  };
+}
+
+/**
+ * Validates the JSON body with the schema `choose` picks for it (execute has two forms) and stores the
+ * result in `res.locals.validated.body`.
+ */
+export function validateBody(choose: (body: unknown) => z.ZodType) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (!req.is('application/json')) {
+      return next(
+        new SwitchyardError('unsupported_media_type', 'Send the request body as JSON with Content-Type: application/json'),
+      );
+    }
+    const body: unknown = req.body;
+    const parsed = choose(body).safeParse(body);
+    if (!parsed.success) return next(validationError(parsed.error, '(body)'));
+    res.locals.validated = { ...res.locals.validated, body: parsed.data };
+    next();
+  };
+}

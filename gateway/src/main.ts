@@ -1,0 +1,63 @@
+/** Gateway process: wires config, Redis and the R service client, listens, and shuts down gracefully. */
+import { once } from 'node:events';
+import {
+  ConfigError,
+  GatewayEnv,
+  createKeyLayout,
+  createLogger,
+  createRedis,
+  loadConfig,
+} from '@switchyard/shared';
+import { createApp } from './app.js';
+import { RServiceClient } from './r-service/client.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(GatewayEnv);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`gateway: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = createLogger('gateway', config.LOG_LEVEL);
+  const redis = createRedis(config.REDIS_URL, 'request', { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });
+  redis.on('error', (error: Error) => logger.warn('redis connection error', { error }));
+  const rService = new RServiceClient({ baseUrl: config.R_SERVICE_URL, timeoutMs: config.R_REQUEST_TIMEOUT_MS });
+  const app = createApp({
+    redis,
+    keys: createKeyLayout(config.KEY_PREFIX),
+    resultTtlSeconds: config.RESULT_TTL_SECONDS,
+    rService,
+    logger,
+    bodyLimitBytes: config.BODY_LIMIT_BYTES,
+  });
+
+  const server = app.listen(config.PORT, config.HOST);
+  await once(server, 'listening');
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.PORT;
+  logger.info('gateway listening', { host: config.HOST, port, docs: `http://localhost:${port}/docs` });
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal });
+    const force = setTimeout(() => server.closeAllConnections(), config.SHUTDOWN_GRACE_MS);
+    force.unref();
+    server.closeIdleConnections();
+    server.close(() => {
+      void Promise.allSettled([redis.quit(), rService.close()]).then(() => {
+        logger.info('stopped');
+        process.exit(0);
+      });
+    });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+void main();

@@ -1,0 +1,61 @@
+/** Node worker process: wires config, Redis and the worker; stops gracefully on SIGTERM/SIGINT. */
+import {
+  ConfigError,
+  NodeQueue,
+  NodeWorkerEnv,
+  createKeyLayout,
+  createLogger,
+  createRedis,
+  loadConfig,
+} from '@switchyard/shared';
+import { NodeWorker } from './worker.js';
+
+function main(): void {
+  let config;
+  try {
+    config = loadConfig(NodeWorkerEnv);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`node-worker: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = createLogger('node-worker', config.LOG_LEVEL);
+  const redis = createRedis(config.REDIS_URL, 'worker');
+  const blocking = createRedis(config.REDIS_URL, 'blocking');
+  for (const connection of [redis, blocking]) {
+    connection.on('error', (error: Error) => logger.warn('redis connection error', { error }));
+  }
+  const queue = new NodeQueue(redis, createKeyLayout(config.KEY_PREFIX), config.RESULT_TTL_SECONDS);
+  const worker = new NodeWorker(
+    queue,
+    blocking,
+    { concurrency: config.WORKER_CONCURRENCY, leaseMs: config.LEASE_MS, longTaskStepMs: config.LONG_TASK_STEP_MS },
+    logger,
+  );
+  worker.start();
+  logger.info('worker started', { concurrency: config.WORKER_CONCURRENCY, lease_ms: config.LEASE_MS, pid: process.pid });
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal, in_flight: worker.inFlight });
+    worker
+      .stop(config.SHUTDOWN_GRACE_MS)
+      .then(() => redis.quit())
+      .then(() => {
+        logger.info('stopped', { ...worker.stats });
+        process.exit(0);
+      })
+      .catch((error: unknown) => {
+        logger.error('unclean shutdown', { error });
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main();

@@ -1,0 +1,83 @@
+/**
+ * A real redis-server on a free loopback port for one test file. No mocks: the Lua scripts, BLMOVE
+ * and TTLs are exercised against Redis itself.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { waitFor } from './wait.js';
+
+export interface RedisServer {
+  port: number;
+  url: string;
+  process: ChildProcess;
+  /** Stops the server (SIGKILL with `crash`), waiting until it has exited. */
+  stop(options?: { crash?: boolean }): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export async function startRedisServer(
+  options: { password?: string; port?: number; extraArgs?: string[] } = {},
+): Promise<RedisServer> {
+  const port = options.port ?? (await freePort());
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-redis-'));
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
+  if (options.password) args.push('--requirepass', options.password);
+  args.push(...(options.extraArgs ?? []));
+  const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let exited = false;
+  child.on('exit', () => (exited = true));
+  const auth = options.password ? `:${encodeURIComponent(options.password)}@` : '';
+  const url = `redis://${auth}127.0.0.1:${port}`;
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => {});
+  try {
+    await waitFor(
+      async () => {
+        if (exited) throw new Error(`redis-server exited early (port ${port} taken?)`);
+        try {
+          if (probe.status !== 'ready') await probe.connect();
+          return (await probe.ping()) === 'PONG';
+        } catch {
+          probe.disconnect();
+          return false;
+        }
+      },
+      { timeoutMs: 10_000, what: `redis-server on port ${port}` },
+    );
+  } finally {
+    probe.disconnect();
+  }
+  return {
+    port,
+    url,
+    process: child,
+    async stop({ crash = false } = {}) {
+      if (!exited) {
+        const gone = once(child, 'exit');
+        child.kill(crash ? 'SIGKILL' : 'SIGTERM');
+        await gone;
+      }
+      if (!crash) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A key prefix no other test uses, so tests sharing a server never see each other's keys. */
+export function uniquePrefix(label = 't'): string {
+  return `${label}-${randomUUID().slice(0, 8)}`;
+}
