@@ -1,13 +1,6 @@
 /** Gateway process: wires config, Redis and the R service client, listens, and shuts down gracefully. */
 import { once } from 'node:events';
-import {
-  ConfigError,
-  GatewayEnv,
-  createKeyLayout,
-  createLogger,
-  createRedis,
-  loadConfig,
-} from '@switchyard/shared';
+import { ConfigError, GatewayEnv, createKeyLayout, createLogger, createRedis, loadConfig } from '@switchyard/shared';
 import { createApp } from './app.js';
 import { RServiceClient } from './r-service/client.js';
 

@@ -35,7 +35,11 @@ function main(): void {
     logger,
   );
   worker.start();
-  logger.info('worker started', { concurrency: config.WORKER_CONCURRENCY, lease_ms: config.LEASE_MS, pid: process.pid });
+  logger.info('worker started', {
+    concurrency: config.WORKER_CONCURRENCY,
+    lease_ms: config.LEASE_MS,
+    pid: process.pid,
+  });
 
   let stopping = false;
   const shutdown = (signal: string) => {

@@ -90,7 +90,10 @@ export class NodeWorker {
           if (moved === null) continue;
           claimed = await this.queue.claim(free, this.token, leaseMs, moved);
         }
-        for (const task of claimed) this.launch(new TaskRun(task, { ...this.options, queue: this.queue, token: this.token, logger: this.logger }));
+        for (const task of claimed)
+          this.launch(
+            new TaskRun(task, { ...this.options, queue: this.queue, token: this.token, logger: this.logger }),
+          );
       } catch (error) {
         if (!this.accepting) break;
         // Redis is away: the connections reconnect by themselves; try again shortly.

@@ -5,16 +5,14 @@
 import { z } from 'zod';
 import { HTTP_STATUS_BY_CODE } from './errors.js';
 import { TaskId } from './status.js';
-import { TASK_CATALOGUE, TASK_LIMITS, type WorkerKind } from './tasks.js';
+import { TASK_CATALOGUE, TASK_LIMITS, wholeNumberBetween, type WorkerKind } from './tasks.js';
 
 /** The seed API's body: `{"total": 30}` runs long_task(30). */
 export const SeedExecuteRequest = z
   .strictObject({
-    total: z
-      .number({ error: 'must be a whole number' })
-      .int('must be a whole number')
-      .min(1, `must be a whole number between 1 and ${TASK_LIMITS.maxTotal}`)
-      .max(TASK_LIMITS.maxTotal, `must be a whole number between 1 and ${TASK_LIMITS.maxTotal}`),
+    total: wholeNumberBetween(1, TASK_LIMITS.maxTotal).meta({
+      description: 'How many steps long_task counts; the result is this number.',
+    }),
   })
   .meta({ id: 'SeedExecuteRequest', description: 'The seed API form: runs long_task(total).', example: { total: 30 } });
 

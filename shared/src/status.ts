@@ -4,7 +4,7 @@
  * checked against the byte-exact vectors in shared/contracts/status-vectors.json.
  */
 import { z } from 'zod';
-import { WORKER_KINDS } from './tasks.js';
+import { WORKER_KINDS, ruleOrRequired } from './tasks.js';
 
 export const TASK_STATES = ['PENDING', 'STARTED', 'PROGRESS', 'SUCCESS', 'FAILURE'] as const;
 export type TaskState = (typeof TASK_STATES)[number];
@@ -13,7 +13,7 @@ export const TERMINAL_STATES: readonly TaskState[] = ['SUCCESS', 'FAILURE'];
 
 const timestamp = z.iso.datetime().meta({ description: 'UTC, ISO 8601 with milliseconds.' });
 
-export const TaskId = z.uuid('must be a task id as returned by execute (a UUID)').meta({
+export const TaskId = z.uuid(ruleOrRequired('must be a task id as returned by execute (a UUID)')).meta({
   id: 'TaskId',
   description: 'Task id (UUID) returned by execute.',
   example: '7d1c8a5e-2f43-4c1b-9a57-0d0c2b6f3e11',

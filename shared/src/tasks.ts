@@ -15,20 +15,25 @@ export const TASK_LIMITS = {
   maxPredictors: 20,
 } as const;
 
-const finite = z.number().refine(Number.isFinite, 'must be a finite number');
+const finite = z.number(ruleOrRequired('must be a number')).refine(Number.isFinite, 'must be a finite number');
 
-const total = z
-  .number()
-  .int('must be a whole number')
-  .min(1, `must be a whole number between 1 and ${TASK_LIMITS.maxTotal}`)
-  .max(TASK_LIMITS.maxTotal, `must be a whole number between 1 and ${TASK_LIMITS.maxTotal}`)
-  .meta({ description: 'How many steps to count up to; the result is this number.', example: 30 });
+/** A zod error option that says a missing value is required and any other problem breaks `rule`. */
+export function ruleOrRequired(rule: string) {
+  return { error: (issue: { input?: unknown }) => (issue.input === undefined ? 'is required' : rule) };
+}
 
-const matrixDim = z
-  .number()
-  .int('must be a whole number')
-  .min(1, `must be a whole number between 1 and ${TASK_LIMITS.maxMatrixDim}`)
-  .max(TASK_LIMITS.maxMatrixDim, `must be a whole number between 1 and ${TASK_LIMITS.maxMatrixDim}`);
+/** A whole number in [min, max], every violation explained with the same rule. */
+export function wholeNumberBetween(min: number, max: number) {
+  const rule = `must be a whole number between ${min} and ${max}`;
+  return z.number(ruleOrRequired(rule)).int(rule).min(min, rule).max(max, rule);
+}
+
+const total = wholeNumberBetween(1, TASK_LIMITS.maxTotal).meta({
+  description: 'How many steps to count up to; the result is this number.',
+  example: 30,
+});
+
+const matrixDim = wholeNumberBetween(1, TASK_LIMITS.maxMatrixDim);
 
 const numericVector = (minLength: number) =>
   z
@@ -59,13 +64,7 @@ export const NODE_TASKS = {
   },
   factorial: {
     description: 'n! computed exactly with big integers; the result is a decimal string.',
-    args: z.tuple([
-      z
-        .number()
-        .int('must be a whole number')
-        .min(0, `must be a whole number between 0 and ${TASK_LIMITS.maxFactorial}`)
-        .max(TASK_LIMITS.maxFactorial, `must be a whole number between 0 and ${TASK_LIMITS.maxFactorial}`),
-    ]),
+    args: z.tuple([wholeNumberBetween(0, TASK_LIMITS.maxFactorial)]),
     example: [20],
   },
   matmul: {

@@ -3,7 +3,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 export async function waitFor<T>(
   check: () => Promise<T | false | null | undefined> | T | false | null | undefined,
-  { timeoutMs = 10_000, intervalMs = 25, what = 'condition' }: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+  {
+    timeoutMs = 10_000,
+    intervalMs = 25,
+    what = 'condition',
+  }: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;

@@ -17,7 +17,10 @@ export function toSwitchyardError(error: unknown): SwitchyardError | null {
   const type = (error as BodyParserError | null)?.type;
   if (type === 'entity.parse.failed') return new SwitchyardError('invalid_json', 'The request body is not valid JSON');
   if (type === 'entity.too.large') {
-    return new SwitchyardError('payload_too_large', 'The request body is larger than the gateway accepts (BODY_LIMIT_BYTES)');
+    return new SwitchyardError(
+      'payload_too_large',
+      'The request body is larger than the gateway accepts (BODY_LIMIT_BYTES)',
+    );
   }
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
     return new SwitchyardError('unsupported_media_type', 'Send the request body as UTF-8 JSON');

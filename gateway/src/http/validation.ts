@@ -18,20 +18,23 @@ declare module 'express-serve-static-core' {
   }
 }
 
+/** zod's own messages ("Invalid input: …", "Too small: …") give way to rules a caller can act on. */
+const ZOD_DEFAULT_MESSAGE = /^(Invalid|Too small|Too big|Unrecognized)/;
+
 function describeIssue(issue: z.core.$ZodIssue): string {
+  if (/received undefined$/.test(issue.message) || issue.message === 'is required') return 'is required';
+  if (!ZOD_DEFAULT_MESSAGE.test(issue.message)) return issue.message;
   switch (issue.code) {
     case 'invalid_type':
-      // zod's default text ("Invalid input: expected …") gives way to a rule the caller can act on.
-      if (issue.input === undefined) return 'is required';
-      return issue.message.startsWith('Invalid input') ? `must be ${article(issue.expected)}` : issue.message;
+      return `must be ${article(issue.expected)}`;
     case 'unrecognized_keys':
       return 'is not an allowed field';
     case 'too_big':
-      if (issue.origin === 'array') return `must have at most ${issue.maximum} items`;
-      return issue.message;
+      return issue.origin === 'array' ? `must have at most ${issue.maximum} items` : `must be at most ${issue.maximum}`;
     case 'too_small':
-      if (issue.origin === 'array') return `must have at least ${issue.minimum} items`;
-      return issue.message;
+      return issue.origin === 'array'
+        ? `must have at least ${issue.minimum} items`
+        : `must be at least ${issue.minimum}`;
     default:
       return issue.message;
   }
@@ -77,7 +80,10 @@ export function validateBody(choose: (body: unknown) => z.ZodType) {
   return (req: Request, res: Response, next: NextFunction) => {
     if (!req.is('application/json')) {
       return next(
-        new SwitchyardError('unsupported_media_type', 'Send the request body as JSON with Content-Type: application/json'),
+        new SwitchyardError(
+          'unsupported_media_type',
+          'Send the request body as JSON with Content-Type: application/json',
+        ),
       );
     }
     const body: unknown = req.body;

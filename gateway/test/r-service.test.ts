@@ -1,0 +1,126 @@
+/**
+ * The gateway's view of the R service's failure modes. nock intercepts the gateway's real fetch
+ * calls (each test checks its scope was used), except "refused", which uses a real closed port.
+ */
+import nock from 'nock';
+import request from 'supertest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, startRedisServer, type RedisServer } from '../../tests/support/redis-server.js';
+import { waitFor } from '../../tests/support/wait.js';
+import { buildGateway, type TestGateway } from './helpers.js';
+
+const R_URL = 'http://r-service.test:8000';
+let server: RedisServer;
+let gateway: TestGateway;
+
+beforeAll(async () => {
+  server = await startRedisServer();
+  gateway = buildGateway(server.url, { rServiceUrl: R_URL, rTimeoutMs: 300 });
+  await waitFor(() => gateway.redis.status === 'ready', { what: 'gateway redis connection' });
+  nock.disableNetConnect();
+  nock.enableNetConnect('127.0.0.1');
+});
+afterEach(() => {
+  nock.cleanAll();
+});
+afterAll(async () => {
+  nock.enableNetConnect();
+  await gateway.close();
+  await server.stop();
+});
+
+const execute = (body: object = { total: 5 }) => request(gateway.app).post('/r/execute').send(body);
+
+describe('POST /r/execute', () => {
+  it('forwards {task_id, task, args} to the R service and answers 202 with the same id', async () => {
+    let forwarded: { task_id: string; task: string; args: unknown[] } | undefined;
+    const scope = nock(R_URL)
+      .post('/tasks', (body) => ((forwarded = body), true))
+      .reply(202, (_uri, body) => ({ task_id: (body as { task_id: string }).task_id, status: 'created' }));
+    const response = await execute({ total: 5 });
+    expect(response.status).toBe(202);
+    expect(response.body).toEqual({ task_id: forwarded?.task_id, status: 'created' });
+    expect(forwarded).toMatchObject({ task: 'long_task', args: [5] });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('validates the R task catalogue before calling the R service', async () => {
+    const response = await execute({ task: 'lm_fit', args: [[1, 2], { x: [1, 2] }] });
+    expect(response.status).toBe(422);
+    expect(response.body.error.fields).toContainEqual({ field: 'args.0', message: 'must hold at least 3 numbers' });
+  });
+
+  it('answers 503 when the R service refuses connections, and leaves no record', async () => {
+    const closed = await freePort();
+    const offline = buildGateway(server.url, { rServiceUrl: `http://127.0.0.1:${closed}`, rTimeoutMs: 1_000 });
+    try {
+      const response = await request(offline.app).post('/r/execute').send({ total: 5 });
+      expect(response.status).toBe(503);
+      expect(response.body.error).toMatchObject({
+        code: 'r_service_unavailable',
+        message: expect.stringMatching(/cannot be reached/),
+      });
+      expect(await offline.redis.keys(`${offline.keys.prefix}:*`)).toEqual([]);
+    } finally {
+      await offline.close();
+    }
+  });
+
+  it('answers 503 when the R service does not answer in time', async () => {
+    const scope = nock(R_URL).post('/tasks').delay(2_000).reply(202, {});
+    const started = Date.now();
+    const response = await execute();
+    expect(response.status).toBe(503);
+    expect(response.body.error).toMatchObject({
+      code: 'r_service_unavailable',
+      message: expect.stringMatching(/did not answer within 300 ms/),
+    });
+    expect(Date.now() - started).toBeLessThan(1_900); // the gateway gave up instead of waiting for the reply
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('answers 503 when the R service fails with a 5xx', async () => {
+    const scope = nock(R_URL).post('/tasks').reply(500, 'Error in eval: object not found');
+    const response = await execute();
+    expect(response.status).toBe(503);
+    expect(response.body.error).toEqual({ code: 'r_service_unavailable', message: 'The R service failed (HTTP 500)' });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('answers 503 when the R service accepts with a garbage body', async () => {
+    const scope = nock(R_URL).post('/tasks').reply(202, '<html>proxy</html>');
+    const response = await execute();
+    expect(response.status).toBe(503);
+    expect(response.body.error.message).toMatch(/unexpected body/);
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('passes the R service 429 on with Retry-After', async () => {
+    const scope = nock(R_URL)
+      .post('/tasks')
+      .reply(429, { error: { code: 'worker_busy', message: 'All 4 R task slots are busy' } }, { 'Retry-After': '3' });
+    const response = await execute();
+    expect(response.status).toBe(429);
+    expect(response.headers['retry-after']).toBe('3');
+    expect(response.body.error).toEqual({ code: 'worker_busy', message: 'All 4 R task slots are busy' });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('passes an R service 4xx on with its message and fields', async () => {
+    const fields = [{ field: 'args.1.x', message: 'must have as many numbers as y' }];
+    const scope = nock(R_URL)
+      .post('/tasks')
+      .reply(422, { error: { code: 'validation_failed', message: 'Invalid request: args.1.x …', fields } });
+    const response = await execute({ task: 'lm_fit', args: [[1, 2, 3], { x: [1, 2, 3, 4] }] });
+    expect(response.status).toBe(422);
+    expect(response.body.error).toEqual({ code: 'validation_failed', message: 'Invalid request: args.1.x …', fields });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('treats a 4xx with a garbage body as the R service failing', async () => {
+    const scope = nock(R_URL).post('/tasks').reply(418, 'teapot');
+    const response = await execute();
+    expect(response.status).toBe(503);
+    expect(scope.isDone()).toBe(true);
+  });
+});
