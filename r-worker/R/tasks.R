@@ -1,0 +1,73 @@
+# The R tasks: exactly the names of shared/src/tasks.ts R_TASKS (tests/testthat/test-tasks.R checks
+# them against shared/contracts/tasks.json). Each entry says how many steps the task reports and how
+# to run it on validated arguments (see validate.R); results are lists that msgpack.R maps to JSON-like
+# values (named list -> object, NA -> null).
+
+r_tasks <- list(
+  long_task = list(
+    steps = function(args) args[[1]],
+    run = function(args, context) long_task(args[[1]], context$step_ms, context$progress)
+  ),
+  lm_fit = list(
+    steps = function(args) 1,
+    run = function(args, context) lm_fit(args[[1]], args[[2]])
+  ),
+  summary_stats = list(
+    steps = function(args) 1,
+    run = function(args, context) {
+      if (length(args) >= 2) summary_stats(args[[1]], args[[2]]) else summary_stats(args[[1]])
+    }
+  )
+)
+
+# Counts to `total`, one step every `step_ms`, calling progress(current, total) after each step.
+long_task <- function(total, step_ms, progress = function(current, total) NULL) {
+  for (current in seq_len(total)) {
+    if (step_ms > 0) Sys.sleep(step_ms / 1000)
+    progress(current, total)
+  }
+  total
+}
+
+# lm(y ~ ., data) over the predictor columns. The columns are fitted under internal names so any valid
+# predictor name (even `y`, `if` or `TRUE`) works, and the coefficients carry the caller's names.
+lm_fit <- function(y, predictors) {
+  y <- as.numeric(y)
+  lengths_found <- vapply(predictors, length, integer(1))
+  wrong <- names(predictors)[lengths_found != length(y)]
+  if (length(wrong) > 0) {
+    stop(sprintf(
+      "every predictor column must hold as many values as y (%d); %s holds %d",
+      length(y), wrong[[1]], lengths_found[[wrong[[1]]]]
+    ), call. = FALSE)
+  }
+  internal <- sprintf("x%d", seq_along(predictors))
+  data <- as.data.frame(setNames(lapply(predictors, as.numeric), internal))
+  data$.y <- y
+  fit <- stats::lm(.y ~ ., data = data)
+  fit_summary <- suppressWarnings(summary(fit))
+  estimates <- stats::coef(fit)
+  coefficients <- as.list(unname(estimates))
+  names(coefficients) <- c("(Intercept)", names(predictors))[match(names(estimates), c("(Intercept)", internal))]
+  list(
+    coefficients = coefficients,
+    r_squared = fit_summary$r.squared,
+    adj_r_squared = fit_summary$adj.r.squared,
+    n = length(y)
+  )
+}
+
+# Quantile names are R's ("25%", "12.5%"); repeated probabilities are reported once.
+summary_stats <- function(values, probs = c(0.25, 0.5, 0.75)) {
+  values <- as.numeric(values)
+  probs <- unique(as.numeric(probs))
+  quantiles <- stats::quantile(values, probs = probs, names = TRUE)
+  list(
+    n = length(values),
+    mean = mean(values),
+    sd = if (length(values) > 1) stats::sd(values) else NA_real_,
+    min = min(values),
+    max = max(values),
+    quantiles = as.list(quantiles)
+  )
+}

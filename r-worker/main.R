@@ -1,0 +1,60 @@
+# Entry point of the R worker service: Rscript r-worker/main.R (from any directory).
+# Reads and validates the configuration (a bad variable: message on stderr, exit status 2), connects
+# to Redis, serves plumber.R, and on SIGTERM or SIGINT stops accepting tasks, gives running tasks
+# SHUTDOWN_GRACE_MS to finish, then kills the rest and marks them FAILURE.
+
+worker_dir <- local({
+  file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
+  if (length(file_arg) == 0) stop("start the worker with: Rscript r-worker/main.R", call. = FALSE)
+  dirname(normalizePath(sub("^--file=", "", file_arg[[1]])))
+})
+
+worker <- new.env()
+for (file in sort(list.files(file.path(worker_dir, "R"), pattern = "[.]R$", full.names = TRUE))) {
+  sys.source(file, envir = worker)
+}
+
+main <- function() {
+  config <- tryCatch(read_config(), config_error = function(e) {
+    cat(conditionMessage(e), "\n", sep = "", file = stderr())
+    quit(save = "no", status = 2)
+  })
+  logger <- new_logger(config$log_level)
+  sigterm_handled <- install_sigterm_handler(file.path(worker_dir, "src", "sigterm.c"), logger)
+
+  redis <- redis_connect(config$redis_url, connect_now = FALSE)
+  ping <- tryCatch(redis$command(list("PING")), error = function(e) e)
+  if (inherits(ping, "error")) {
+    logger$warn("Redis is not reachable yet; /health answers 503 until it is", error = conditionMessage(ping))
+  }
+
+  service <- new_service(config, redis, logger)
+  api <- new.env(parent = worker)
+  api$service <- service
+  api$logger <- logger
+  router <- plumber::pr(file.path(worker_dir, "plumber.R"), envir = api)
+  service$start_watching()
+
+  logger$info(
+    "listening", host = config$host, port = config$port, redis = redis$where, redis_client = redis$driver,
+    max_concurrent_tasks = config$max_concurrent_tasks, sigterm_handled = sigterm_handled
+  )
+  ended_by <- tryCatch(
+    {
+      router$run(host = config$host, port = config$port, docs = FALSE, quiet = TRUE)
+      "server"
+    },
+    interrupt = function(e) "signal",
+    error = function(e) {
+      logger$error("HTTP server failed", error = conditionMessage(e))
+      "error"
+    }
+  )
+  if (ended_by == "signal") logger$info("stop signal received: no longer accepting tasks")
+  service$shutdown()
+  redis$close()
+  quit(save = "no", status = if (ended_by == "error") 1 else 0)
+}
+environment(main) <- worker
+
+main()

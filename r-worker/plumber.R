@@ -1,0 +1,31 @@
+# The HTTP endpoints of the R worker, and nothing else: each handler passes the request to the service
+# (R/service.R) and sends back its answer (R/http_answers.R). main.R plumbs this file in an
+# environment that holds `service` and `logger` next to the helpers in R/.
+
+#* @apiTitle Switchyard R worker
+
+#* @plumber
+function(pr) {
+  pr |>
+    plumber::pr_set_404(function(req, res) {
+      send_answer(res, http_error("route_not_found", sprintf("No route %s %s", req$REQUEST_METHOD, req$PATH_INFO)))
+    }) |>
+    plumber::pr_set_error(function(req, res, err) {
+      logger$error("request failed", path = req$PATH_INFO, error = conditionMessage(err))
+      send_answer(res, http_error("internal", "Internal error"))
+    })
+}
+
+#* Accepts a task {"task_id", "task", "args"}: validates it, writes its PENDING record to Redis, starts
+#* it in a forked child and answers 202 at once. 400 invalid_json, 422 validation_failed,
+#* 409 task_exists, 429 worker_busy (with Retry-After), 503 redis_unavailable.
+#* @post /tasks
+function(req, res) {
+  send_answer(res, service$submit_task(req$bodyRaw))
+}
+
+#* 200 {"status": "ok", "running": n, "max": m} when Redis answers PING, else 503 redis_unavailable.
+#* @get /health
+function(req, res) {
+  send_answer(res, service$health())
+}
