@@ -194,12 +194,21 @@ take_bytes <- function(reader, n) {
   out
 }
 
+# 64-bit forms are read as two 32-bit halves so that small values (e.g. int64 -1) stay exact.
 read_uint <- function(reader, width) {
+  if (width == 8) {
+    high <- read_uint(reader, 4)
+    return(high * 2^32 + read_uint(reader, 4))
+  }
   bytes <- as.integer(take_bytes(reader, width))
   sum(bytes * 256^((width - 1):0))
 }
 
 read_int <- function(reader, width) {
+  if (width == 8) {
+    high <- read_int(reader, 4)
+    return(high * 2^32 + read_uint(reader, 4))
+  }
   value <- read_uint(reader, width)
   if (value >= 2^(8 * width - 1)) value - 2^(8 * width) else value
 }

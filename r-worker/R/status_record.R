@@ -1,6 +1,7 @@
 # The task status record (shared/src/status.ts TaskRecord) as the R worker writes it: a MessagePack
-# map under keys$task(task_id), with its fields in the schema's order, re-written whole on every
-# change with SET ... EX RESULT_TTL_SECONDS.
+# map under keys$task(task_id), with the schema's required fields in the schema's order (the optional
+# ones, for Node retries and expiry, are left out), re-written whole on every change with
+# SET ... EX RESULT_TTL_SECONDS.
 #
 # PENDING (parent, before it answers 202) -> STARTED -> PROGRESS ... -> SUCCESS | FAILURE (child);
 # FAILURE is also written by the parent for a child that died without a terminal record.
@@ -10,7 +11,9 @@ record_fields <- c(
   "attempts", "created_at", "started_at", "updated_at", "finished_at"
 )
 
-terminal_states <- c("SUCCESS", "FAILURE")
+# A record in one of these states will not change again (TERMINAL_STATES in shared/src/status.ts; the
+# R worker itself ends in SUCCESS or FAILURE, but never overwrites a record another component ended).
+terminal_states <- c("SUCCESS", "FAILURE", "REVOKED")
 
 new_pending_record <- function(task_id, task, args, total, now = iso_now()) {
   list(

@@ -1,0 +1,20 @@
+layout <- contract("key-layout.json")
+
+test_that("the R task key is exactly the TypeScript one from key-layout.json", {
+  keys <- new_key_layout(layout$prefix)
+  expect_identical(keys$task(layout$task_id), layout$keys$task)
+})
+
+test_that("the R prefix rule is the TypeScript KEY_PREFIX_PATTERN", {
+  source_lines <- shared_source("keys.ts")
+  declared <- grep("KEY_PREFIX_PATTERN = /", source_lines, value = TRUE)
+  expect_length(declared, 1)
+  ts_pattern <- sub("^.*KEY_PREFIX_PATTERN = /(.*)/;.*$", "\\1", declared)
+  expect_identical(key_prefix_pattern, ts_pattern)
+})
+
+test_that("a prefix with the separator or too long is refused with what it must be", {
+  expect_error(new_key_layout("a:b"), "key prefix must be 1-64 characters of letters, digits, '_', '.' or '-'")
+  expect_error(new_key_layout(strrep("a", 65)), "1-64 characters")
+  expect_error(new_key_layout(""), "1-64 characters")
+})
