@@ -8,6 +8,11 @@ tests_dir <- local({
   dirname(normalizePath(sub("^--file=", "", file_arg[[1]])))
 })
 
+# processx (which starts redis-server for the tests) replaces the SIGCHLD handler that parallel uses to
+# reap the forked children; with this set before processx loads, it passes the signal on, and R does
+# not wait 10 s at exit for children it thinks are still running.
+Sys.setenv(PROCESSX_NOTIFY_OLD_SIGCHLD = "true")
+
 results <- testthat::test_dir(
   file.path(tests_dir, "testthat"),
   reporter = testthat::ProgressReporter$new(show_praise = FALSE),

@@ -4,14 +4,14 @@ secured <- start_redis_server(password = "p@ss w/rd")
 
 test_that("the base-R RESP client is used when redux is not asked for", {
   client <- redis_connect(server$url, use_redux = FALSE)
-  on.exit(client$close())
+  on.exit(client$close(), add = TRUE)
   expect_identical(client$driver, "resp")
   expect_identical(client$command(list("PING")), "PONG")
 })
 
 test_that("bytes with NUL, CR LF and high bytes survive a SET/GET round trip", {
   client <- redis_connect(server$url, use_redux = FALSE)
-  on.exit(client$close())
+  on.exit(client$close(), add = TRUE)
   bytes <- as.raw(c(0x00, 0x0d, 0x0a, 0xff, 0x00, 0x24, 0x2a, 0x0d, 0x0a))
   expect_identical(client$command(list("SET", "binary", bytes, "EX", 60)), "OK")
   expect_identical(client$get_raw("binary"), bytes)
@@ -24,7 +24,7 @@ test_that("bytes with NUL, CR LF and high bytes survive a SET/GET round trip", {
 
 test_that("integer, nil, array and NX replies come back as R values", {
   client <- redis_connect(server$url, use_redux = FALSE)
-  on.exit(client$close())
+  on.exit(client$close(), add = TRUE)
   client$command(list("SET", "here", "1", "EX", 60))
   expect_identical(client$command(list("EXISTS", "here", "nowhere")), 1)
   expect_null(client$get_raw("nowhere"))
@@ -38,14 +38,14 @@ test_that("integer, nil, array and NX replies come back as R values", {
 
 test_that("an error reply raises a redis_reply_error and leaves the connection usable", {
   client <- redis_connect(server$url, use_redux = FALSE)
-  on.exit(client$close())
+  on.exit(client$close(), add = TRUE)
   expect_error(client$command(list("NOSUCHCOMMAND")), class = "redis_reply_error")
   expect_identical(client$command(list("PING")), "PONG")
 })
 
 test_that("AUTH is sent with the URL's password, percent-encoding decoded", {
   client <- redis_connect(secured$url, use_redux = FALSE)
-  on.exit(client$close())
+  on.exit(client$close(), add = TRUE)
   expect_identical(client$command(list("PING")), "PONG")
 })
 
@@ -58,7 +58,7 @@ test_that("a wrong password gives a clear error that does not contain the passwo
 
 test_that("no password where one is required gives Redis's NOAUTH error", {
   client <- redis_connect(sprintf("redis://127.0.0.1:%d", secured$port), use_redux = FALSE, connect_now = FALSE)
-  on.exit(client$close())
+  on.exit(client$close(), add = TRUE)
   expect_error(client$command(list("GET", "x")), "NOAUTH", class = "redis_reply_error")
 })
 
@@ -68,7 +68,7 @@ test_that("the URL's database number is selected on connect", {
   on.exit({
     in_db3$close()
     in_db0$close()
-  })
+  }, add = TRUE)
   in_db3$command(list("SET", "where", "three"))
   expect_identical(in_db3$get_raw("where"), charToRaw("three"))
   expect_null(in_db0$get_raw("where"))
@@ -87,7 +87,7 @@ test_that("connecting where nothing listens fails at once with a clear error", {
 test_that("after Redis restarts, an idempotent command reconnects and a non-idempotent one fails once", {
   restarting <- start_redis_server()
   client <- redis_connect(restarting$url, use_redux = FALSE)
-  on.exit(client$close())
+  on.exit(client$close(), add = TRUE)
   expect_identical(client$command(list("PING")), "PONG")
   restarting$stop()
   again <- start_redis_server(port = restarting$port)

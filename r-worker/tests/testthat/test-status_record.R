@@ -62,8 +62,11 @@ test_that("STARTED, PROGRESS, SUCCESS and FAILURE set the fields each state need
 
 test_that("records are written with a TTL and SET NX refuses a second PENDING record", {
   server <- start_redis_server()
-  on.exit(server$stop())
   redis <- redis_connect(server$url, use_redux = FALSE)
+  on.exit({
+    redis$close()
+    server$stop()
+  }, add = TRUE)
   keys <- new_key_layout(new_test_prefix())
   record <- new_pending_record(task_id, "long_task", list(3), 3)
   expect_true(write_record(redis, keys, record, 120, only_if_new = TRUE))

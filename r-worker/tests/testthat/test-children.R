@@ -1,0 +1,73 @@
+# Real forks (parallel::mcparallel) of this test process.
+
+wait_for_end <- function(pool, pid, timeout = 10) {
+  expect_true(wait_for(function() {
+    ended <- reap_children(pool)
+    pid %in% vapply(ended, function(info) info$pid, integer(1))
+  }, timeout = timeout, what = sprintf("child %d to end", pid)))
+}
+
+test_that("a forked child runs its work, and is reported once it has ended", {
+  pool <- new_child_pool()
+  out <- tempfile()
+  pid <- fork_child(pool, function() writeLines(as.character(Sys.getpid()), out), info = list(label = "a"))
+  expect_identical(running_count(pool), 1L)
+  expect_identical(pool$children[[as.character(pid)]]$label, "a")
+  wait_for_end(pool, pid)
+  expect_identical(readLines(out), as.character(pid))
+  expect_identical(running_count(pool), 0L)
+  expect_length(reap_children(pool), 0)
+})
+
+test_that("a child closes the sockets it inherited, so it holds no client or listening socket open", {
+  port <- free_port()
+  listener <- serverSocket(port)
+  on.exit(close(listener), add = TRUE)
+  pool <- new_child_pool()
+  out <- tempfile()
+  pid <- fork_child(pool, function() {
+    fds <- list.files("/proc/self/fd", full.names = TRUE)
+    targets <- suppressWarnings(Sys.readlink(fds))
+    writeLines(as.character(sum(startsWith(targets, "socket:"), na.rm = TRUE)), out)
+  })
+  wait_for_end(pool, pid)
+  expect_identical(readLines(out), "0")
+  # The parent's own copy is untouched: the listener still accepts.
+  client <- socketConnection("127.0.0.1", port, open = "r+b", timeout = 2)
+  close(client)
+})
+
+test_that("a child runs at lower priority (nice 10)", {
+  pool <- new_child_pool()
+  out <- tempfile()
+  pid <- fork_child(pool, function() writeLines(as.character(tools::psnice()), out))
+  wait_for_end(pool, pid)
+  expect_identical(readLines(out), "10")
+})
+
+test_that("a child killed with SIGKILL is reported as ended", {
+  pool <- new_child_pool()
+  pid <- fork_child(pool, function() Sys.sleep(30))
+  Sys.sleep(0.05)
+  expect_length(reap_children(pool), 0)
+  tools::pskill(pid, tools::SIGKILL)
+  wait_for_end(pool, pid)
+})
+
+test_that("a child whose work fails with an R error is reported as ended", {
+  pool <- new_child_pool()
+  pid <- fork_child(pool, function() stop("boom"))
+  wait_for_end(pool, pid)
+})
+
+test_that("kill_children ends every running child", {
+  pool <- new_child_pool()
+  pids <- c(fork_child(pool, function() Sys.sleep(30)), fork_child(pool, function() Sys.sleep(30)))
+  expect_identical(sort(kill_children(pool)), sort(pids))
+  ended <- list()
+  wait_for(function() {
+    ended <<- c(ended, reap_children(pool))
+    length(ended) == 2
+  }, what = "both children to end")
+  expect_identical(running_count(pool), 0L)
+})
