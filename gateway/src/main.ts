@@ -26,6 +26,9 @@ async function main(): Promise<void> {
     rService,
     logger,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    apiKeys: config.API_KEYS,
+    docsPublic: config.DOCS_PUBLIC,
+    rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
   });
 
   const server = app.listen(config.PORT, config.HOST);

@@ -180,20 +180,19 @@ describe('operations and docs', () => {
     expect(response.status).toBe(200);
     const doc = response.body as { openapi: string; paths: Record<string, unknown>; components: { schemas: object } };
     expect(doc.openapi).toBe('3.1.0');
+    const routes = ['node', 'r', 'celery'].flatMap((w) => [`/${w}/execute`, `/${w}/collect`, `/${w}/cancel`]);
     expect(Object.keys(doc.paths).sort()).toEqual(
-      [
-        '/celery/collect',
-        '/celery/execute',
-        '/healthz',
-        '/node/collect',
-        '/node/execute',
-        '/r/collect',
-        '/r/execute',
-        '/readyz',
-      ].sort(),
+      [...routes, '/node/dead-letters', '/node/dead-letters/requeue', '/healthz', '/readyz'].sort(),
     );
     expect(Object.keys(doc.components.schemas)).toEqual(
-      expect.arrayContaining(['SeedExecuteRequest', 'NodeTask_add', 'RTask_lm_fit', 'TaskRecord', 'ErrorResponse']),
+      expect.arrayContaining([
+        'SeedExecuteRequest',
+        'NodeTask_add',
+        'RTask_lm_fit',
+        'TaskRecord',
+        'ErrorResponse',
+        'TaskOptions',
+      ]),
     );
   });
 

@@ -14,7 +14,14 @@ export interface TestGateway {
 
 export function buildGateway(
   redisUrl: string,
-  options: { rServiceUrl?: string; rTimeoutMs?: number; bodyLimitBytes?: number } = {},
+  options: {
+    rServiceUrl?: string;
+    rTimeoutMs?: number;
+    bodyLimitBytes?: number;
+    apiKeys?: string[];
+    docsPublic?: boolean;
+    rateLimitPerMinute?: number;
+  } = {},
 ): TestGateway {
   const redis = createRedis(redisUrl, 'request', { commandTimeoutMs: 1_000 });
   redis.on('error', () => {});
@@ -30,6 +37,9 @@ export function buildGateway(
     rService,
     logger: silentLogger,
     bodyLimitBytes: options.bodyLimitBytes ?? 16_384,
+    apiKeys: options.apiKeys ?? [],
+    docsPublic: options.docsPublic ?? true,
+    rateLimitPerMinute: options.rateLimitPerMinute ?? 0,
   });
   return {
     app,

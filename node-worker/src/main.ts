@@ -7,13 +7,14 @@ import {
   createLogger,
   createRedis,
   loadConfig,
+  type NodeWorkerConfig,
 } from '@switchyard/shared';
+import { createCpuPool } from './tasks/cpu-pool.js';
 import { NodeWorker } from './worker.js';
 
-function main(): void {
-  let config;
+function readConfig(): NodeWorkerConfig {
   try {
-    config = loadConfig(NodeWorkerEnv);
+    return loadConfig(NodeWorkerEnv);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`node-worker: ${error.message}\n`);
@@ -21,25 +22,34 @@ function main(): void {
     }
     throw error;
   }
+}
+
+async function main(): Promise<void> {
+  const config = readConfig();
   const logger = createLogger('node-worker', config.LOG_LEVEL);
   const redis = createRedis(config.REDIS_URL, 'worker');
   const blocking = createRedis(config.REDIS_URL, 'blocking');
-  for (const connection of [redis, blocking]) {
+  const subscriber = createRedis(config.REDIS_URL, 'blocking');
+  for (const connection of [redis, blocking, subscriber]) {
     connection.on('error', (error: Error) => logger.warn('redis connection error', { error }));
   }
-  const queue = new NodeQueue(redis, createKeyLayout(config.KEY_PREFIX), config.RESULT_TTL_SECONDS);
+  const keys = createKeyLayout(config.KEY_PREFIX);
   const worker = new NodeWorker(
-    queue,
-    blocking,
-    { concurrency: config.WORKER_CONCURRENCY, leaseMs: config.LEASE_MS, longTaskStepMs: config.LONG_TASK_STEP_MS },
+    {
+      queue: new NodeQueue(redis, keys, config.RESULT_TTL_SECONDS),
+      blocking,
+      subscriber,
+      cancelChannel: keys.nodeCancelChannel,
+      cpuPool: createCpuPool(config.CPU_THREADS),
+    },
+    {
+      concurrency: config.WORKER_CONCURRENCY,
+      leaseMs: config.LEASE_MS,
+      longTaskStepMs: config.LONG_TASK_STEP_MS,
+      maxDeliveries: config.MAX_DELIVERIES,
+    },
     logger,
   );
-  worker.start();
-  logger.info('worker started', {
-    concurrency: config.WORKER_CONCURRENCY,
-    lease_ms: config.LEASE_MS,
-    pid: process.pid,
-  });
 
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -60,6 +70,13 @@ function main(): void {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+
+  await worker.start();
+  logger.info('worker started', {
+    concurrency: config.WORKER_CONCURRENCY,
+    lease_ms: config.LEASE_MS,
+    pid: process.pid,
+  });
 }
 
-main();
+void main();

@@ -1,9 +1,11 @@
 /**
- * Runs one claimed task and records what happens: STARTED, PROGRESS per step, then SUCCESS or
- * FAILURE. A task that throws becomes FAILURE with its message; the worker carries on.
+ * Runs one claimed task and records what happens: STARTED, PROGRESS per step, then SUCCESS, RETRY
+ * (a failed attempt with attempts left), FAILURE (given up: dead letter) or REVOKED (cancelled or
+ * expired). Time limits, cancellation and shutdown all stop a task through one AbortController.
  */
 import {
   NODE_TASKS,
+  backoffDelayMs,
   nowIso,
   stepsOf,
   type ClaimedTask,
@@ -12,22 +14,29 @@ import {
   type NodeTaskName,
   type TaskRecord,
 } from '@switchyard/shared';
+import type { CpuPool } from './tasks/cpu-pool.js';
 import { TASK_IMPLEMENTATIONS } from './tasks/index.js';
 
 export interface TaskRunnerDeps {
   queue: NodeQueue;
   token: string;
   longTaskStepMs: number;
+  /** A task delivered more often than this (its worker keeps dying) is given up. */
+  maxDeliveries: number;
+  cpuPool: CpuPool;
   logger: Logger;
 }
 
-/** How a run ended; `released` and `lease_lost` runs left the task to the queue or another worker. */
-export type RunOutcome = 'success' | 'failure' | 'released' | 'lease_lost';
+/** Why a running task was stopped from outside. */
+export type StopReason = 'shutdown' | 'lease_lost' | 'revoked' | 'time_limit';
+
+/** How a run ended. `released` and `lease_lost` runs left the task to the queue or another worker. */
+export type RunOutcome = 'success' | 'failure' | 'retry' | 'revoked' | 'released' | 'lease_lost';
 
 export class TaskRun {
-  readonly abort = new AbortController();
-  /** Why the run was aborted: the worker hands it back, or another worker owns it now. */
-  abortReason: 'shutdown' | 'lease_lost' | null = null;
+  private readonly abort = new AbortController();
+  private readonly softLimit = new AbortController();
+  private stopReason: StopReason | null = null;
   record: TaskRecord;
 
   constructor(
@@ -48,6 +57,8 @@ export class TaskRun {
       result: null,
       error: null,
       attempts,
+      max_attempts: payload.options.max_attempts,
+      expires_at: payload.options.expires_at,
       created_at: payload.created_at,
       started_at: now,
       updated_at: now,
@@ -55,36 +66,59 @@ export class TaskRun {
     };
   }
 
-  stop(reason: 'shutdown' | 'lease_lost'): void {
-    this.abortReason ??= reason;
+  get taskId(): string {
+    return this.claimed.taskId;
+  }
+
+  /** Stops the task; the first reason given wins. */
+  stop(reason: StopReason): void {
+    this.stopReason ??= reason;
     this.abort.abort(new Error(reason));
   }
 
   async execute(): Promise<RunOutcome> {
-    const { queue, token, logger } = this.deps;
-    const log = { task_id: this.record.task_id, task: this.record.task, attempts: this.record.attempts };
-    logger.info('task started', log);
-    if (!(await queue.writeRecord(this.record, token))) return this.leaseLost(log);
+    const { options } = this.claimed.payload;
+    const log = { task_id: this.taskId, task: this.record.task, attempts: this.record.attempts };
+    if (this.claimed.revoked) return this.end('REVOKED', 'Cancelled', null, log);
+    if (options.expires_at !== null && Date.parse(options.expires_at) <= Date.now()) {
+      return this.end('REVOKED', `Expired at ${options.expires_at} before it started`, null, log);
+    }
+    if (this.claimed.attempts > this.deps.maxDeliveries) {
+      const reason = `gave up after ${this.deps.maxDeliveries} deliveries: its worker was lost each time`;
+      return this.end('FAILURE', 'Task failed', reason, log);
+    }
+    this.deps.logger.info('task started', log);
+    if (!(await this.deps.queue.writeRecord(this.record, this.deps.token))) return this.leaseLost(log);
 
-    let terminal: Partial<TaskRecord>;
+    const timers = [
+      options.soft_time_limit_ms !== null &&
+        setTimeout(() => this.softLimit.abort(new Error('soft time limit')), options.soft_time_limit_ms),
+      options.time_limit_ms !== null && setTimeout(() => this.stop('time_limit'), options.time_limit_ms),
+    ];
     try {
       const result = await this.invoke();
-      terminal = { state: 'SUCCESS', current: this.record.total, status: 'Task completed!', result };
+      if (this.stopReason === null) return await this.succeed(result, log);
     } catch (error) {
-      if (this.abortReason === 'shutdown') return 'released';
-      if (this.abortReason === 'lease_lost') return this.leaseLost(log);
-      const message = error instanceof Error ? error.message : String(error);
-      terminal = { state: 'FAILURE', status: 'Task failed', error: message };
+      if (this.stopReason === null) {
+        if (this.softLimit.signal.aborted) {
+          const reason = `soft time limit exceeded (${options.soft_time_limit_ms} ms)`;
+          return this.end('FAILURE', 'Task failed', reason, log);
+        }
+        return this.failAttempt(error instanceof Error ? error.message : String(error), log);
+      }
+    } finally {
+      for (const timer of timers) if (timer) clearTimeout(timer);
     }
-    const now = nowIso();
-    this.record = { ...this.record, ...terminal, updated_at: now, finished_at: now };
-    if (this.abortReason === 'shutdown') return 'released';
-    if (!(await queue.finish(this.record, token))) return this.leaseLost(log);
-    logger.info(this.record.state === 'SUCCESS' ? 'task succeeded' : 'task failed', {
-      ...log,
-      error: this.record.error ?? undefined,
-    });
-    return this.record.state === 'SUCCESS' ? 'success' : 'failure';
+    switch (this.stopReason) {
+      case 'shutdown':
+        return 'released';
+      case 'lease_lost':
+        return this.leaseLost(log);
+      case 'revoked':
+        return this.end('REVOKED', 'Cancelled while running', null, log);
+      case 'time_limit':
+        return this.end('FAILURE', 'Task failed', `time limit exceeded (${options.time_limit_ms} ms)`, log);
+    }
   }
 
   private async invoke(): Promise<unknown> {
@@ -96,16 +130,65 @@ export class TaskRun {
       const issue = parsed.error.issues[0];
       throw new Error(`invalid args${issue ? ` at ${['args', ...issue.path].join('.')}: ${issue.message}` : ''}`);
     }
+    const { signal } = this.abort;
     return TASK_IMPLEMENTATIONS[taskName](parsed.data, {
-      signal: this.abort.signal,
+      signal,
+      softLimit: this.softLimit.signal,
       longTaskStepMs: this.deps.longTaskStepMs,
       progress: (current, total, status) => this.progress(current, total, status),
+      // A computation cannot be told to wrap up, so the soft limit stops it too.
+      runOffThread: (task, args) => this.deps.cpuPool.run(task, args, AbortSignal.any([signal, this.softLimit.signal])),
     });
   }
 
   private async progress(current: number, total: number, status: string): Promise<void> {
+    if (this.stopReason !== null) return;
     this.record = { ...this.record, state: 'PROGRESS', current, total, status, updated_at: nowIso() };
     if (!(await this.deps.queue.writeRecord(this.record, this.deps.token))) this.stop('lease_lost');
+  }
+
+  private async succeed(result: unknown, log: Record<string, unknown>): Promise<RunOutcome> {
+    return this.end('SUCCESS', 'Task completed!', null, log, { result, current: this.record.total });
+  }
+
+  /** An attempt threw: retry after the backoff while attempts are left, else give up. */
+  private async failAttempt(message: string, log: Record<string, unknown>): Promise<RunOutcome> {
+    const { options } = this.claimed.payload;
+    const failed = this.claimed.failures + 1;
+    if (failed >= options.max_attempts) {
+      const reason = options.max_attempts > 1 ? `${message} (gave up after ${failed} attempts)` : message;
+      return this.end('FAILURE', 'Task failed', reason, log);
+    }
+    const delayMs = backoffDelayMs(options.backoff, failed);
+    this.record = {
+      ...this.record,
+      state: 'RETRY',
+      status: `Attempt ${failed} of ${options.max_attempts} failed; retrying in ${(delayMs / 1000).toFixed(1)} s`,
+      error: message,
+      updated_at: nowIso(),
+    };
+    if (!(await this.deps.queue.retry(this.record, this.deps.token, delayMs))) return this.leaseLost(log);
+    this.deps.logger.warn('task attempt failed; retrying', { ...log, error: message, delay_ms: delayMs });
+    return 'retry';
+  }
+
+  /** Writes a terminal record and acknowledges the task; a FAILURE becomes a dead letter. */
+  private async end(
+    state: 'SUCCESS' | 'FAILURE' | 'REVOKED',
+    status: string,
+    error: string | null,
+    log: Record<string, unknown>,
+    extra: Partial<TaskRecord> = {},
+  ): Promise<RunOutcome> {
+    const now = nowIso();
+    this.record = { ...this.record, ...extra, state, status, error, updated_at: now, finished_at: now };
+    if (!(await this.deps.queue.finish(this.record, this.deps.token, state === 'FAILURE'))) return this.leaseLost(log);
+    const outcome = ({ SUCCESS: 'success', FAILURE: 'failure', REVOKED: 'revoked' } as const)[state];
+    this.deps.logger[state === 'SUCCESS' ? 'info' : 'warn'](`task ${outcome === 'success' ? 'succeeded' : outcome}`, {
+      ...log,
+      ...(error === null ? {} : { error }),
+    });
+    return outcome;
   }
 
   private leaseLost(log: Record<string, unknown>): RunOutcome {

@@ -5,53 +5,71 @@
  */
 import { randomUUID } from 'node:crypto';
 import { nowIso, type Logger, type NodeQueue, type Redis } from '@switchyard/shared';
+import type { CpuPool } from './tasks/cpu-pool.js';
 import { TaskRun, type RunOutcome } from './task-runner.js';
 
 export interface WorkerOptions {
   concurrency: number;
   leaseMs: number;
   longTaskStepMs: number;
+  /** A task delivered more often than this (its worker keeps dying) is given up. */
+  maxDeliveries: number;
   /** How long BLMOVE waits before the loop looks around again (s). */
   blockTimeoutSeconds?: number;
 }
 
-export interface WorkerStats {
-  succeeded: number;
-  failed: number;
-  released: number;
-  leaseLost: number;
+export interface WorkerConnections {
+  queue: NodeQueue;
+  /** A connection of its own: BLMOVE blocks it. */
+  blocking: Redis;
+  /** A connection of its own, subscribed to the cancel channel. */
+  subscriber: Redis;
+  cancelChannel: string;
+  cpuPool: CpuPool;
 }
+
+export type WorkerStats = Record<RunOutcome, number>;
+
+/** Upkeep (redelivery, due retries) runs at least this often, so a retry's backoff is kept closely. */
+const MAX_MAINTENANCE_INTERVAL_MS = 500;
 
 export class NodeWorker {
   /** Identifies this worker's leases; a new one per process start. */
   readonly token = randomUUID();
-  readonly stats: WorkerStats = { succeeded: 0, failed: 0, released: 0, leaseLost: 0 };
+  readonly stats: WorkerStats = { success: 0, failure: 0, retry: 0, revoked: 0, released: 0, lease_lost: 0 };
   private readonly running = new Map<string, { run: TaskRun; done: Promise<void> }>();
   private accepting = false;
   private loopDone: Promise<void> = Promise.resolve();
   private slotFreed: (() => void) | null = null;
   private timers: NodeJS.Timeout[] = [];
 
+  private readonly queue: NodeQueue;
+  private readonly blocking: Redis;
+
   constructor(
-    private readonly queue: NodeQueue,
-    /** A connection of its own: BLMOVE blocks it. */
-    private readonly blocking: Redis,
+    private readonly connections: WorkerConnections,
     private readonly options: WorkerOptions,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.queue = connections.queue;
+    this.blocking = connections.blocking;
+  }
 
   get inFlight(): number {
     return this.running.size;
   }
 
-  start(): void {
+  async start(): Promise<void> {
     this.accepting = true;
+    const { subscriber, cancelChannel } = this.connections;
+    subscriber.on('message', (_channel: string, taskId: string) => this.running.get(taskId)?.run.stop('revoked'));
+    await subscriber.subscribe(cancelChannel);
     const { leaseMs } = this.options;
     this.timers = [
       setInterval(() => void this.renewLeases(), Math.max(100, Math.floor(leaseMs / 3))),
-      setInterval(() => void this.requeueExpired(), Math.max(100, Math.floor(leaseMs / 2))),
+      setInterval(() => void this.maintain(), Math.min(MAX_MAINTENANCE_INTERVAL_MS, Math.floor(leaseMs / 2))),
     ];
-    void this.requeueExpired();
+    void this.maintain();
     this.loopDone = this.takeLoop();
   }
 
@@ -73,6 +91,8 @@ export class NodeWorker {
     await Promise.all([...this.running.values()].map(({ run }) => this.handBack(run)));
     await allDone;
     for (const timer of this.timers) clearInterval(timer);
+    this.connections.subscriber.disconnect();
+    await this.connections.cpuPool.close();
   }
 
   private async takeLoop(): Promise<void> {
@@ -90,10 +110,7 @@ export class NodeWorker {
           if (moved === null) continue;
           claimed = await this.queue.claim(free, this.token, leaseMs, moved);
         }
-        for (const task of claimed)
-          this.launch(
-            new TaskRun(task, { ...this.options, queue: this.queue, token: this.token, logger: this.logger }),
-          );
+        for (const task of claimed) this.launch(new TaskRun(task, this.runnerDeps()));
       } catch (error) {
         if (!this.accepting) break;
         // Redis is away: the connections reconnect by themselves; try again shortly.
@@ -103,6 +120,12 @@ export class NodeWorker {
     }
   }
 
+  private runnerDeps() {
+    const { queue, cpuPool } = this.connections;
+    const { longTaskStepMs, maxDeliveries } = this.options;
+    return { queue, cpuPool, longTaskStepMs, maxDeliveries, token: this.token, logger: this.logger };
+  }
+
   private launch(run: TaskRun): void {
     const done = run
       .execute()
@@ -110,26 +133,19 @@ export class NodeWorker {
         // Only Redis failures get here (task errors become FAILURE records); the lease expires and
         // the task is redelivered.
         this.logger.error('could not record task outcome; it will be redelivered', {
-          task_id: run.record.task_id,
+          task_id: run.taskId,
           error,
         });
         return 'lease_lost';
       })
       .then((outcome) => {
-        this.count(outcome);
-        this.running.delete(run.record.task_id);
+        this.stats[outcome]++;
+        this.running.delete(run.taskId);
         const wake = this.slotFreed;
         this.slotFreed = null;
         wake?.();
       });
-    this.running.set(run.record.task_id, { run, done });
-  }
-
-  private count(outcome: RunOutcome): void {
-    const key = ({ success: 'succeeded', failure: 'failed', released: 'released', lease_lost: 'leaseLost' } as const)[
-      outcome
-    ];
-    this.stats[key]++;
+    this.running.set(run.taskId, { run, done });
   }
 
   private async handBack(run: TaskRun): Promise<void> {
@@ -156,19 +172,24 @@ export class NodeWorker {
   private async renewLeases(): Promise<void> {
     if (this.running.size === 0) return;
     try {
-      const lost = await this.queue.extendLeases([...this.running.keys()], this.token, this.options.leaseMs);
+      const { lost, revoked } = await this.queue.extendLeases(
+        [...this.running.keys()],
+        this.token,
+        this.options.leaseMs,
+      );
       for (const taskId of lost) this.running.get(taskId)?.run.stop('lease_lost');
+      for (const taskId of revoked) this.running.get(taskId)?.run.stop('revoked');
     } catch (error) {
       this.logger.warn('could not renew leases', { error });
     }
   }
 
-  private async requeueExpired(): Promise<void> {
+  private async maintain(): Promise<void> {
     try {
-      const requeued = await this.queue.requeueExpired(this.options.leaseMs);
+      const { requeued } = await this.queue.maintain(this.options.leaseMs);
       for (const taskId of requeued) this.logger.warn('lease expired; task requeued', { task_id: taskId });
     } catch (error) {
-      this.logger.warn('could not requeue expired tasks', { error });
+      this.logger.warn('could not run queue upkeep', { error });
     }
   }
 }

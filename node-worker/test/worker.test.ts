@@ -1,144 +1,213 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
+  NODE_TASKS,
   NodeQueue,
   createKeyLayout,
   createRedis,
+  isTerminal,
   pendingRecord,
   readTaskRecord,
+  resolveOptions,
   silentLogger,
   stepsOf,
-  type KeyLayout,
+  type NodeTaskName,
   type Redis,
+  type TaskOptionsRequest,
   type TaskRecord,
 } from '@switchyard/shared';
-import { NodeWorker } from '../src/worker.js';
+import { createCpuPool } from '../src/tasks/cpu-pool.js';
+import { NodeWorker, type WorkerOptions } from '../src/worker.js';
 import { startRedisServer, uniquePrefix, type RedisServer } from '../../tests/support/redis-server.js';
 import { waitFor } from '../../tests/support/wait.js';
 
 let server: RedisServer;
 let redis: Redis;
-const started: { worker: NodeWorker; blocking: Redis }[] = [];
+const started: NodeWorker[] = [];
 
 beforeAll(async () => {
   server = await startRedisServer();
   redis = createRedis(server.url, 'worker');
 });
 afterEach(async () => {
-  await Promise.all(started.splice(0).map(({ worker }) => worker.stop(0)));
+  await Promise.all(started.splice(0).map((worker) => worker.stop(0)));
 });
 afterAll(async () => {
   redis.disconnect();
   await server.stop();
 });
 
-function setup(options: { concurrency?: number; leaseMs?: number; longTaskStepMs?: number } = {}) {
+function setup(options: Partial<WorkerOptions> = {}) {
   const keys = createKeyLayout(uniquePrefix('worker'));
   const queue = new NodeQueue(redis, keys, 3_600);
-  const start = () => {
-    const blocking = createRedis(server.url, 'blocking');
+  const start = async () => {
     const worker = new NodeWorker(
-      queue,
-      blocking,
-      { concurrency: 4, leaseMs: 10_000, longTaskStepMs: 20, blockTimeoutSeconds: 1, ...options },
+      {
+        queue,
+        blocking: createRedis(server.url, 'blocking'),
+        subscriber: createRedis(server.url, 'blocking'),
+        cancelChannel: keys.nodeCancelChannel,
+        cpuPool: createCpuPool(1),
+      },
+      { concurrency: 4, leaseMs: 10_000, longTaskStepMs: 20, maxDeliveries: 20, blockTimeoutSeconds: 1, ...options },
       silentLogger,
     );
-    worker.start();
-    started.push({ worker, blocking });
+    await worker.start();
+    started.push(worker);
     return worker;
   };
-  const submit = async (task: string, args: unknown[]) => {
+  const submit = async (task: NodeTaskName, args: unknown[], requested?: TaskOptionsRequest) => {
     const taskId = randomUUID();
-    await queue.enqueue(pendingRecord({ task_id: taskId, worker: 'node', task, args, total: stepsOf(task, args) }));
+    const resolved = resolveOptions(NODE_TASKS[task].defaults, requested);
+    const record = pendingRecord({ task_id: taskId, worker: 'node', task, args, total: stepsOf(task, args) });
+    await queue.enqueue(record, resolved);
     return taskId;
   };
-  const finished = (keysOf: KeyLayout, taskId: string) =>
-    waitFor(
+  const read = (taskId: string) => readTaskRecord(redis, keys, taskId);
+  /** Polls the record until it is terminal, collecting every state it was seen in. */
+  const finished = async (taskId: string, timeoutMs = 10_000) => {
+    const states: string[] = [];
+    const record = await waitFor(
       async () => {
-        const record = await readTaskRecord(redis, keysOf, taskId);
-        return record && (record.state === 'SUCCESS' || record.state === 'FAILURE') ? record : null;
+        const current = await read(taskId);
+        if (current && states.at(-1) !== current.state) states.push(current.state);
+        return current && isTerminal(current.state) ? current : null;
       },
-      { timeoutMs: 10_000, what: `task ${taskId} to finish` },
+      { timeoutMs, intervalMs: 5, what: `task ${taskId} to finish` },
     );
-  return { keys, queue, start, submit, finished: (taskId: string) => finished(keys, taskId) };
+    return Object.assign(record, { seenStates: states });
+  };
+  return { keys, queue, start, submit, read, finished };
 }
 
 describe('NodeWorker', () => {
   it('runs long_task through STARTED and PROGRESS to SUCCESS with the seed result', async () => {
-    const { keys, start, submit, finished } = setup({ longTaskStepMs: 60 });
-    start();
-    const taskId = await submit('long_task', [3]);
-    const seen = new Set<string>();
-    const currents: number[] = [];
-    let record: TaskRecord | null = null;
-    await waitFor(
-      async () => {
-        record = await readTaskRecord(redis, keys, taskId);
-        if (record) {
-          seen.add(record.state);
-          currents.push(record.current);
-        }
-        return record?.state === 'SUCCESS';
-      },
-      { intervalMs: 5, what: 'long_task to succeed' },
-    );
+    const { start, submit, finished } = setup({ longTaskStepMs: 60 });
+    await start();
+    const record = await finished(await submit('long_task', [3]));
     expect(record).toMatchObject({ state: 'SUCCESS', current: 3, total: 3, result: 3, attempts: 1, error: null });
-    expect(seen.has('PROGRESS')).toBe(true);
-    expect(currents).toEqual([...currents].sort((a, b) => a - b)); // current only rises
-    expect(await finished(taskId)).toMatchObject({ finished_at: expect.any(String), started_at: expect.any(String) });
+    expect(record.seenStates).toContain('PROGRESS');
+    expect(record.finished_at).toEqual(expect.any(String));
+  });
+
+  it('runs factorial and matmul on its CPU threads', async () => {
+    const { start, submit, finished } = setup();
+    await start();
+    expect(await finished(await submit('factorial', [20]))).toMatchObject({ result: '2432902008176640000' });
+    expect((await finished(await submit('matmul', [3, 2]))).result).toHaveLength(3);
   });
 
   it('records a throwing task as FAILURE with its message and carries on with the next task', async () => {
     const { start, submit, finished } = setup({ concurrency: 1 });
-    start();
+    await start();
     const bad = await submit('factorial', [-1]); // passes no schema: the worker re-validates
     const good = await submit('add', [4, 6]);
     expect(await finished(bad)).toMatchObject({ state: 'FAILURE', error: expect.stringContaining('args.0') });
     expect(await finished(good)).toMatchObject({ state: 'SUCCESS', result: 10 });
   });
 
+  it('retries a failing task with backoff, showing RETRY and the error, then gives up and dead-letters it', async () => {
+    const { queue, start, submit, finished } = setup();
+    await start();
+    const taskId = await submit('factorial', [-1], {
+      max_attempts: 3,
+      backoff: { type: 'fixed', delay_ms: 100, jitter: false },
+    });
+    const record = await finished(taskId);
+    expect(record.seenStates).toContain('RETRY');
+    expect(record).toMatchObject({ state: 'FAILURE', attempts: 3, max_attempts: 3 });
+    expect(record.error).toMatch(/invalid args at args\.0.*\(gave up after 3 attempts\)/);
+    expect(await queue.deadLetters(10)).toEqual({ total: 1, taskIds: [taskId] });
+  });
+
+  it('fails a task that exceeds its hard time limit, also a CPU-bound one', async () => {
+    const { start, submit, finished } = setup({ longTaskStepMs: 100 });
+    await start();
+    const slow = await submit('long_task', [50], { time_limit_ms: 250 });
+    const cpu = await submit('factorial', [50_000], { time_limit_ms: 1 });
+    expect(await finished(slow)).toMatchObject({ state: 'FAILURE', error: 'time limit exceeded (250 ms)' });
+    expect(await finished(cpu)).toMatchObject({ state: 'FAILURE', error: 'time limit exceeded (1 ms)' });
+  });
+
+  it('tells a task at its soft time limit; long_task stops and the task fails saying so', async () => {
+    const { start, submit, finished } = setup({ longTaskStepMs: 100 });
+    await start();
+    const record = await finished(await submit('long_task', [50], { soft_time_limit_ms: 250, time_limit_ms: 5_000 }));
+    expect(record).toMatchObject({ state: 'FAILURE', error: 'soft time limit exceeded (250 ms)' });
+    expect(record.current).toBeLessThan(50);
+  });
+
+  it('cancelling a running task stops it and records REVOKED', async () => {
+    const { queue, start, submit, read, finished } = setup({ longTaskStepMs: 100 });
+    await start();
+    const taskId = await submit('long_task', [100]);
+    const running = await waitFor(async () => ((await read(taskId))?.state === 'PROGRESS' ? read(taskId) : null));
+    expect(await queue.cancel({ ...(running as TaskRecord), state: 'REVOKED' })).toBe('stopping');
+    const record = await finished(taskId, 3_000);
+    expect(record).toMatchObject({ state: 'REVOKED', status: 'Cancelled while running' });
+    expect(record.current).toBeLessThan(100);
+  });
+
+  it('a task that expired before a worker took it is REVOKED without running', async () => {
+    const { start, submit, finished } = setup();
+    const taskId = await submit('add', [1, 2], { expires: new Date(Date.now() - 1_000).toISOString() });
+    await start();
+    expect(await finished(taskId)).toMatchObject({
+      state: 'REVOKED',
+      result: null,
+      status: expect.stringMatching(/^Expired/),
+    });
+  });
+
+  it('gives up a task whose workers keep dying once it exceeds MAX_DELIVERIES', async () => {
+    const { queue, start, submit, finished } = setup({ maxDeliveries: 1, leaseMs: 100 });
+    const taskId = await submit('add', [1, 2]);
+    await queue.claim(1, 'worker-that-dies', 100);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    await start();
+    expect(await finished(taskId)).toMatchObject({
+      state: 'FAILURE',
+      attempts: 2,
+      error: 'gave up after 1 deliveries: its worker was lost each time',
+    });
+  });
+
   it('runs up to its concurrency at once', async () => {
-    const { keys, start, submit } = setup({ concurrency: 3, longTaskStepMs: 300 });
-    const worker = start();
+    const { read, start, submit } = setup({ concurrency: 3, longTaskStepMs: 300 });
+    const worker = await start();
     const ids = await Promise.all([1, 2, 3, 4].map(() => submit('long_task', [2])));
     await waitFor(() => worker.inFlight === 3, { what: '3 tasks in flight' });
-    const states = await Promise.all(ids.map((id) => readTaskRecord(redis, keys, id)));
+    const states = await Promise.all(ids.map(read));
     expect(states.filter((r) => r?.state === 'PENDING')).toHaveLength(1);
   });
 
   it('several workers share one queue and every task runs exactly once when none dies', async () => {
     const { start, submit, finished } = setup({ concurrency: 5 });
-    start();
-    start();
-    start();
+    await Promise.all([start(), start(), start()]);
     const ids = await Promise.all(Array.from({ length: 60 }, (_, i) => submit('add', [i, 1])));
-    const records = await Promise.all(ids.map(finished));
+    const records = await Promise.all(ids.map((id) => finished(id)));
     expect(records.map((r) => r.result)).toEqual(ids.map((_, i) => i + 1));
     expect(records.every((r) => r.attempts === 1)).toBe(true);
   });
 
   it('on stop, hands back a task that outlives the grace period, and another worker finishes it', async () => {
-    const { keys, start, submit, finished } = setup({ longTaskStepMs: 200 });
-    const first = start();
+    const { read, start, submit, finished } = setup({ longTaskStepMs: 200 });
+    const first = await start();
     const taskId = await submit('long_task', [3]);
-    await waitFor(async () => (await readTaskRecord(redis, keys, taskId))?.state === 'PROGRESS', {
-      what: 'progress',
-    });
+    await waitFor(async () => (await read(taskId))?.state === 'PROGRESS', { what: 'progress' });
     await first.stop(50);
     expect(first.stats.released).toBe(1);
-    expect((await readTaskRecord(redis, keys, taskId))?.state).toBe('PENDING');
-    start();
+    expect((await read(taskId))?.state).toBe('PENDING');
+    await start();
     expect(await finished(taskId)).toMatchObject({ state: 'SUCCESS', result: 3, attempts: 2 });
   });
 
   it('on stop, lets a task that finishes within the grace period complete', async () => {
-    const { keys, start, submit } = setup({ longTaskStepMs: 100 });
-    const worker = start();
+    const { read, start, submit } = setup({ longTaskStepMs: 100 });
+    const worker = await start();
     const taskId = await submit('long_task', [2]);
-    await waitFor(async () => (await readTaskRecord(redis, keys, taskId))?.state === 'PROGRESS', {
-      what: 'progress',
-    });
+    await waitFor(async () => (await read(taskId))?.state === 'PROGRESS', { what: 'progress' });
     await worker.stop(5_000);
-    expect(await readTaskRecord(redis, keys, taskId)).toMatchObject({ state: 'SUCCESS', result: 2 });
+    expect(await read(taskId)).toMatchObject({ state: 'SUCCESS', result: 2 });
   });
 });

@@ -3,6 +3,7 @@
  * defaults, documented here and in README's table) and validates them once at start-up; a bad value
  * stops the process with a message naming the variable and what it must be.
  */
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { KEY_PREFIX_PATTERN } from './keys.js';
@@ -68,6 +69,27 @@ export const GatewayEnv = z.object({
   R_REQUEST_TIMEOUT_MS: wholeNumber(5_000, 50, 120_000),
   /** How long shutdown waits for open requests before closing anyway. */
   SHUTDOWN_GRACE_MS: wholeNumber(10_000, 0, 600_000),
+  /**
+   * Comma-separated API keys; when set, every route but /healthz, /readyz (and /docs, see DOCS_PUBLIC)
+   * needs one as `Authorization: Bearer <key>` or `X-API-Key: <key>`. Empty: no authentication.
+   */
+  API_KEYS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((key) => key.trim())
+        .filter((key) => key.length > 0),
+    )
+    .refine(
+      (keys) => keys.every((key) => /^[\x21-\x7e]{16,256}$/.test(key)),
+      'must be keys of 16-256 printable characters without spaces, separated by commas',
+    ),
+  /** Whether /docs and /openapi.json are open without an API key. */
+  DOCS_PUBLIC: oneOf(['true', 'false'], 'true').transform((value) => value === 'true'),
+  /** Requests one caller (API key, or address without keys) may make per minute to the task routes; 0 = no limit. */
+  RATE_LIMIT_PER_MINUTE: wholeNumber(600, 0, 1_000_000),
 });
 export type GatewayConfig = z.infer<typeof GatewayEnv>;
 
@@ -84,6 +106,10 @@ export const NodeWorkerEnv = z.object({
   LONG_TASK_STEP_MS: wholeNumber(1_000, 0, 60_000),
   /** On SIGTERM, how long in-flight tasks may run before they are handed back to the queue. */
   SHUTDOWN_GRACE_MS: wholeNumber(25_000, 0, 3_600_000),
+  /** Threads that run CPU-bound tasks (factorial, matmul) off the event loop. */
+  CPU_THREADS: wholeNumber(Math.min(4, availableParallelism()), 1, 256),
+  /** A task delivered this many times without finishing (its worker keeps dying) is given up as FAILURE. */
+  MAX_DELIVERIES: wholeNumber(20, 1, 1_000),
 });
 export type NodeWorkerConfig = z.infer<typeof NodeWorkerEnv>;
 

@@ -12,12 +12,18 @@ export const HTTP_STATUS_BY_CODE = {
   unsupported_media_type: 415,
   /** The body is larger than BODY_LIMIT. */
   payload_too_large: 413,
+  /** No API key, or not a configured one. */
+  unauthorized: 401,
+  /** This caller sent more requests than RATE_LIMIT_PER_MINUTE allows. */
+  rate_limited: 429,
   /** No such route. */
   route_not_found: 404,
   /** No task with that id (never existed, or its record expired). */
   task_not_found: 404,
   /** A task with that id already exists. */
   task_exists: 409,
+  /** The task has already finished (SUCCESS, FAILURE or REVOKED): nothing to cancel or requeue. */
+  task_finished: 409,
   /** The R service refused the task as invalid. */
   task_rejected: 422,
   /** The R service is at its cap of concurrent tasks. */

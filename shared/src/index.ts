@@ -9,3 +9,6 @@ export * from './status.js';
 export * from './tasks.js';
 export * from './node-queue.js';
 export * from './task-store.js';
+export * from './options.js';
+export * from './rules.js';
+export * from './lua.js';

@@ -20,6 +20,16 @@ export interface KeyLayout {
   readonly nodeActive: string;
   /** ZSET: lease deadline (ms since the epoch) of each taken Node task id. */
   readonly nodeLeases: string;
+  /** ZSET: Node task ids waiting out a retry backoff, scored by when they are due (ms since the epoch). */
+  readonly nodeDelayed: string;
+  /** LIST: Node task ids that failed every attempt (dead letters), newest first; an operator can requeue them. */
+  readonly nodeDead: string;
+  /** Pub/sub channel: ids of running Node tasks to cancel, heard by every worker. */
+  readonly nodeCancelChannel: string;
+  /** STRING: the task id an Idempotency-Key was first used for; `scope` is a digest of worker, caller and key. */
+  idempotency(scope: string): string;
+  /** Prefix of the rate limiter's per-caller counters. */
+  readonly rateLimitPrefix: string;
 }
 
 export function createKeyLayout(prefix: string): KeyLayout {
@@ -36,5 +46,10 @@ export function createKeyLayout(prefix: string): KeyLayout {
     nodeQueue: `${prefix}:node:queue`,
     nodeActive: `${prefix}:node:active`,
     nodeLeases: `${prefix}:node:leases`,
+    nodeDelayed: `${prefix}:node:delayed`,
+    nodeDead: `${prefix}:node:dead`,
+    nodeCancelChannel: `${prefix}:node:cancel`,
+    idempotency: (scope) => `${prefix}:idem:${scope}`,
+    rateLimitPrefix: `${prefix}:ratelimit:`,
   };
 }

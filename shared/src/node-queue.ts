@@ -1,18 +1,20 @@
 /**
  * The Node task queue: a Redis list with leases, giving at-least-once delivery.
  *
- *   enqueue ──LPUSH──▶ queue ──claim (LMOVE, or BLMOVE when idle)──▶ active + lease ──finish──▶ gone
- *                        ▲                                              │
- *                        └──────── requeueExpired (lease ran out) ◀─────┘
+ *   enqueue ──LPUSH──▶ queue ──claim (LMOVE, or BLMOVE when idle)──▶ active + lease ──finish──▶ done
+ *                      ▲  ▲                                             │  │        (FAILURE: dead list)
+ *                      │  └────────── maintain (lease ran out) ◀────────┘  │
+ *                      └── maintain (backoff over) ◀── delayed ◀── retry ──┘
  *
  * Every multi-key change is one Lua script in shared/lua (file name = number of keys), so a worker
  * killed between two commands cannot leave a task half-moved. A worker's writes carry its token, and a
  * worker whose lease was taken over can no longer write the record or acknowledge the task.
  */
-import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { codec } from './codec.js';
 import type { KeyLayout } from './keys.js';
+import { defineLuaScripts, type ScriptCaller } from './lua.js';
+import type { TaskOptions } from './options.js';
 import type { TaskRecord } from './status.js';
 
 /** What travels with a queued task id. */
@@ -20,46 +22,37 @@ export interface TaskPayload {
   task: string;
   args: unknown[];
   created_at: string;
+  options: TaskOptions;
 }
 
 export interface ClaimedTask {
   taskId: string;
   payload: TaskPayload;
-  /** 1 on first delivery, more on redelivery. */
+  /** Deliveries so far, this one included: 1 on first delivery, more after retries and redeliveries. */
   attempts: number;
+  /** Earlier attempts that ended in an error (retries so far). */
+  failures: number;
+  /** Cancelled while a worker that then died was running it: record REVOKED, do not run. */
+  revoked: boolean;
 }
 
+/** How `cancel` found the task. */
+export type CancelOutcome = 'revoked' | 'stopping' | 'finished' | 'not_pending';
+
 const SCRIPTS = {
-  enqueue: 'enqueue-3',
+  enqueue: 'enqueue-4',
   claim: 'claim-3',
   extendLeases: 'extend-leases-1',
   writeRecord: 'write-record-2',
-  finish: 'finish-4',
+  finish: 'finish-5',
+  retry: 'retry-5',
   release: 'release-5',
-  requeueExpired: 'requeue-expired-3',
+  maintain: 'maintain-4',
+  cancel: 'cancel-5',
+  requeueDead: 'requeue-dead-4',
 } as const;
 
 type ScriptName = keyof typeof SCRIPTS;
-/** Scripts whose reply carries MessagePack, so it must come back as Buffers, not UTF-8 strings. */
-const BINARY_REPLIES: ReadonlySet<ScriptName> = new Set(['claim']);
-type ScriptCaller = (...keysThenArgs: (string | number | Buffer)[]) => Promise<unknown>;
-
-/** Defines the scripts on a connection once (ioredis then uses EVALSHA, falling back to EVAL). */
-function defineScripts(redis: Redis): Record<ScriptName, ScriptCaller> {
-  const callers = {} as Record<ScriptName, ScriptCaller>;
-  for (const [name, file] of Object.entries(SCRIPTS) as [ScriptName, string][]) {
-    const commandName = `switchyard_${name}`;
-    if (!(commandName in redis)) {
-      const lua = readFileSync(new URL(`../lua/${file}.lua`, import.meta.url), 'utf8');
-      redis.defineCommand(commandName, { numberOfKeys: Number(file.split('-').pop()), lua });
-    }
-    const variant = BINARY_REPLIES.has(name) ? `${commandName}Buffer` : commandName;
-    const command = (redis as unknown as Record<string, ScriptCaller>)[variant];
-    if (!command) throw new Error(`script ${file} was not defined`);
-    callers[name] = command.bind(redis);
-  }
-  return callers;
-}
 
 export class NodeQueue {
   private readonly scripts: Record<ScriptName, ScriptCaller>;
@@ -69,21 +62,32 @@ export class NodeQueue {
     private readonly keys: KeyLayout,
     private readonly recordTtlSeconds: number,
   ) {
-    this.scripts = defineScripts(redis);
+    this.scripts = defineLuaScripts<ScriptName>(redis, SCRIPTS, new Set(['claim']));
   }
 
-  /** Accepts a task: its PENDING record, payload and queue entry appear together or not at all. */
-  async enqueue(record: TaskRecord): Promise<void> {
-    const payload: TaskPayload = { task: record.task, args: record.args, created_at: record.created_at };
-    await this.scripts.enqueue(
+  /**
+   * Accepts a task: its PENDING record, payload and queue entry appear together or not at all. With an
+   * idempotency scope already used, nothing is queued and the earlier task id is returned.
+   */
+  async enqueue(record: TaskRecord, options: TaskOptions, idempotencyScope?: string): Promise<string> {
+    const payload: TaskPayload = {
+      task: record.task,
+      args: record.args,
+      created_at: record.created_at,
+      options,
+    };
+    const taskId = await this.scripts.enqueue(
       this.keys.task(record.task_id),
       this.keys.job(record.task_id),
       this.keys.nodeQueue,
+      this.keys.idempotency(idempotencyScope ?? '-'),
       record.task_id,
       codec.encode(record),
       codec.encode(payload),
       this.recordTtlSeconds,
+      idempotencyScope === undefined ? '' : '1',
     );
+    return String(taskId);
   }
 
   /** Takes up to `max` queued tasks without waiting; `movedId` is an id `waitForTask` already moved. */
@@ -99,11 +103,13 @@ export class NodeQueue {
       movedId,
     )) as (string | Buffer | number)[];
     const claimed: ClaimedTask[] = [];
-    for (let i = 0; i + 2 < flat.length; i += 3) {
+    for (let i = 0; i + 4 < flat.length; i += 5) {
       claimed.push({
         taskId: String(flat[i]),
         payload: codec.decode(flat[i + 1] as Buffer) as TaskPayload,
         attempts: Number(flat[i + 2]),
+        failures: Number(flat[i + 3]),
+        revoked: String(flat[i + 4]) === '1',
       });
     }
     return claimed;
@@ -118,16 +124,21 @@ export class NodeQueue {
     return blocking.blmove(this.keys.nodeQueue, this.keys.nodeActive, 'RIGHT', 'LEFT', timeoutSeconds);
   }
 
-  /** Renews the leases of running tasks; returns the ids whose lease was lost. */
-  async extendLeases(taskIds: readonly string[], token: string, leaseMs: number): Promise<string[]> {
-    if (taskIds.length === 0) return [];
-    return (await this.scripts.extendLeases(
+  /** Renews the leases of running tasks; says which leases were lost and which tasks were cancelled. */
+  async extendLeases(
+    taskIds: readonly string[],
+    token: string,
+    leaseMs: number,
+  ): Promise<{ lost: string[]; revoked: string[] }> {
+    if (taskIds.length === 0) return { lost: [], revoked: [] };
+    const [lost, revoked] = (await this.scripts.extendLeases(
       this.keys.nodeLeases,
       Date.now() + leaseMs,
       token,
       this.keys.jobPrefix,
       ...taskIds,
-    )) as string[];
+    )) as [string[], string[]];
+    return { lost, revoked };
   }
 
   /** Writes a STARTED or PROGRESS record; false if the lease is lost. */
@@ -142,19 +153,41 @@ export class NodeQueue {
     return written === 1;
   }
 
-  /** Acknowledges a task with its terminal record; false if the lease is lost. */
-  async finish(record: TaskRecord, token: string): Promise<boolean> {
+  /**
+   * Acknowledges a task with its terminal record; `deadLetter` keeps a FAILURE on the dead-letter list.
+   * False if the lease is lost.
+   */
+  async finish(record: TaskRecord, token: string, deadLetter = false): Promise<boolean> {
     const done = await this.scripts.finish(
       this.keys.nodeActive,
       this.keys.nodeLeases,
+      this.keys.job(record.task_id),
+      this.keys.task(record.task_id),
+      this.keys.nodeDead,
+      record.task_id,
+      token,
+      codec.encode(record),
+      this.recordTtlSeconds,
+      deadLetter ? '1' : '',
+    );
+    return done === 1;
+  }
+
+  /** Schedules another attempt after `delayMs`, showing the RETRY `record` meanwhile; false if the lease is lost. */
+  async retry(record: TaskRecord, token: string, delayMs: number): Promise<boolean> {
+    const scheduled = await this.scripts.retry(
+      this.keys.nodeActive,
+      this.keys.nodeLeases,
+      this.keys.nodeDelayed,
       this.keys.job(record.task_id),
       this.keys.task(record.task_id),
       record.task_id,
       token,
       codec.encode(record),
       this.recordTtlSeconds,
+      Date.now() + delayMs,
     );
-    return done === 1;
+    return scheduled === 1;
   }
 
   /** Hands a task back to the front of the queue, showing `record` until it is taken again. */
@@ -173,25 +206,68 @@ export class NodeQueue {
     return released === 1;
   }
 
-  /** Redelivers the tasks whose lease ran out; returns their ids. */
-  async requeueExpired(leaseMs: number, limit = 1_000): Promise<string[]> {
-    return (await this.scripts.requeueExpired(
+  /** Redelivers tasks whose lease ran out and queues retries whose backoff is over. */
+  async maintain(leaseMs: number, limit = 1_000): Promise<{ requeued: string[]; promoted: string[] }> {
+    const [requeued, promoted] = (await this.scripts.maintain(
       this.keys.nodeActive,
       this.keys.nodeLeases,
       this.keys.nodeQueue,
+      this.keys.nodeDelayed,
       Date.now(),
       leaseMs,
       this.keys.jobPrefix,
       limit,
-    )) as string[];
+    )) as [string[], string[]];
+    return { requeued, promoted };
   }
 
-  /** Tasks waiting, and tasks taken but not yet acknowledged. */
-  async depth(): Promise<{ queued: number; active: number }> {
-    const [queued, active] = await Promise.all([
+  /** Cancels a task: a waiting one is REVOKED with `revokedRecord` at once, a running one is asked to stop. */
+  async cancel(revokedRecord: TaskRecord): Promise<CancelOutcome> {
+    const outcome = await this.scripts.cancel(
+      this.keys.nodeQueue,
+      this.keys.nodeDelayed,
+      this.keys.nodeActive,
+      this.keys.job(revokedRecord.task_id),
+      this.keys.task(revokedRecord.task_id),
+      revokedRecord.task_id,
+      codec.encode(revokedRecord),
+      this.recordTtlSeconds,
+      this.keys.nodeCancelChannel,
+    );
+    return (['not_pending', 'revoked', 'stopping', 'finished'] as const)[Number(outcome)] ?? 'not_pending';
+  }
+
+  /** Ids on the dead-letter list, newest first, and how many there are. */
+  async deadLetters(limit: number): Promise<{ total: number; taskIds: string[] }> {
+    const [total, taskIds] = await Promise.all([
+      this.redis.llen(this.keys.nodeDead),
+      this.redis.lrange(this.keys.nodeDead, 0, limit - 1),
+    ]);
+    return { total, taskIds };
+  }
+
+  /** Queues a dead letter again with `pendingRecord`, attempts reset. */
+  async requeueDead(pendingRecord: TaskRecord): Promise<'requeued' | 'not_dead' | 'expired'> {
+    const outcome = await this.scripts.requeueDead(
+      this.keys.nodeDead,
+      this.keys.job(pendingRecord.task_id),
+      this.keys.nodeQueue,
+      this.keys.task(pendingRecord.task_id),
+      pendingRecord.task_id,
+      codec.encode(pendingRecord),
+      this.recordTtlSeconds,
+    );
+    return outcome === 1 ? 'requeued' : outcome === 0 ? 'not_dead' : 'expired';
+  }
+
+  /** Tasks waiting, taken but not yet acknowledged, waiting out a retry backoff, and dead-lettered. */
+  async depth(): Promise<{ queued: number; active: number; delayed: number; dead: number }> {
+    const [queued, active, delayed, dead] = await Promise.all([
       this.redis.llen(this.keys.nodeQueue),
       this.redis.llen(this.keys.nodeActive),
+      this.redis.zcard(this.keys.nodeDelayed),
+      this.redis.llen(this.keys.nodeDead),
     ]);
-    return { queued, active };
+    return { queued, active, delayed, dead };
   }
 }

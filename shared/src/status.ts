@@ -4,12 +4,21 @@
  * checked against the byte-exact vectors in shared/contracts/status-vectors.json.
  */
 import { z } from 'zod';
-import { WORKER_KINDS, ruleOrRequired } from './tasks.js';
+import { ruleOrRequired } from './rules.js';
+import { WORKER_KINDS } from './tasks.js';
 
-export const TASK_STATES = ['PENDING', 'STARTED', 'PROGRESS', 'SUCCESS', 'FAILURE'] as const;
+/**
+ * PENDING → STARTED → PROGRESS → SUCCESS | FAILURE; RETRY while a failed attempt waits out its backoff
+ * (then PENDING again); REVOKED when cancelled or expired before it ran.
+ */
+export const TASK_STATES = ['PENDING', 'STARTED', 'PROGRESS', 'RETRY', 'SUCCESS', 'FAILURE', 'REVOKED'] as const;
 export type TaskState = (typeof TASK_STATES)[number];
-/** A record in one of these states will not change again. */
-export const TERMINAL_STATES: readonly TaskState[] = ['SUCCESS', 'FAILURE'];
+/** A record in one of these states will not change again (unless an operator requeues a dead letter). */
+export const TERMINAL_STATES: readonly TaskState[] = ['SUCCESS', 'FAILURE', 'REVOKED'];
+
+export function isTerminal(state: TaskState): boolean {
+  return TERMINAL_STATES.includes(state);
+}
 
 const timestamp = z.iso.datetime().meta({ description: 'UTC, ISO 8601 with milliseconds.' });
 
@@ -32,6 +41,16 @@ export const TaskRecord = z
     result: z.unknown().meta({ description: 'The task result once SUCCESS, else null.' }),
     error: z.string().nullable().meta({ description: 'Why the task failed, once FAILURE, else null.' }),
     attempts: z.number().int().min(0).meta({ description: 'How many times a worker has started it.' }),
+    max_attempts: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .meta({ description: 'Attempts allowed before a failing task is given up (dead-lettered).' }),
+    expires_at: timestamp
+      .nullable()
+      .optional()
+      .meta({ description: 'A task not started by then is REVOKED without running.' }),
     created_at: timestamp,
     started_at: timestamp.nullable(),
     updated_at: timestamp,
@@ -46,7 +65,10 @@ export function nowIso(): string {
 }
 
 /** The record a task starts with, written when it is accepted. */
-export function pendingRecord(init: Pick<TaskRecord, 'task_id' | 'worker' | 'task' | 'args' | 'total'>): TaskRecord {
+export function pendingRecord(
+  init: Pick<TaskRecord, 'task_id' | 'worker' | 'task' | 'args' | 'total'> &
+    Partial<Pick<TaskRecord, 'max_attempts' | 'expires_at'>>,
+): TaskRecord {
   const now = nowIso();
   return {
     ...init,

@@ -4,6 +4,8 @@
  * workers implement exactly these names (the R worker checks its list against this one in tests).
  */
 import { z } from 'zod';
+import { NO_RETRY, type TaskDefaults } from './options.js';
+import { ruleOrRequired, wholeNumberBetween } from './rules.js';
 
 /** Bounds that keep one request from exhausting a worker's memory or CPU. */
 export const TASK_LIMITS = {
@@ -16,17 +18,6 @@ export const TASK_LIMITS = {
 } as const;
 
 const finite = z.number(ruleOrRequired('must be a number')).refine(Number.isFinite, 'must be a finite number');
-
-/** A zod error option that says a missing value is required and any other problem breaks `rule`. */
-export function ruleOrRequired(rule: string) {
-  return { error: (issue: { input?: unknown }) => (issue.input === undefined ? 'is required' : rule) };
-}
-
-/** A whole number in [min, max], every violation explained with the same rule. */
-export function wholeNumberBetween(min: number, max: number) {
-  const rule = `must be a whole number between ${min} and ${max}`;
-  return z.number(ruleOrRequired(rule)).int(rule).min(min, rule).max(max, rule);
-}
 
 const total = wholeNumberBetween(1, TASK_LIMITS.maxTotal).meta({
   description: 'How many steps to count up to; the result is this number.',
@@ -43,6 +34,8 @@ const numericVector = (minLength: number) =>
 
 export interface TaskDefinition {
   readonly description: string;
+  /** Retries and time limits unless a request overrides them. */
+  readonly defaults: TaskDefaults;
   /** Schema of the positional `args` array. */
   readonly args: z.ZodType<unknown[]>;
   readonly example: unknown[];
@@ -53,6 +46,7 @@ const longTask: TaskDefinition = {
     'Counts from 1 to `total`, one step per LONG_TASK_STEP_MS, reporting PROGRESS each step; result = total.',
   args: z.tuple([total]),
   example: [5],
+  defaults: { max_attempts: 3, backoff: { type: 'exponential', delay_ms: 1_000, jitter: true } },
 };
 
 export const NODE_TASKS = {
@@ -61,16 +55,19 @@ export const NODE_TASKS = {
     description: 'Adds two numbers.',
     args: z.tuple([finite, finite]),
     example: [4, 6],
+    defaults: NO_RETRY,
   },
   factorial: {
     description: 'n! computed exactly with big integers; the result is a decimal string.',
     args: z.tuple([wholeNumberBetween(0, TASK_LIMITS.maxFactorial)]),
     example: [20],
+    defaults: NO_RETRY,
   },
   matmul: {
     description: 'Multiplies a random m×n matrix by a random n×m matrix; the result is the m×m product (rows).',
     args: z.tuple([matrixDim, matrixDim]),
     example: [20, 20],
+    defaults: NO_RETRY,
   },
 } satisfies Record<string, TaskDefinition>;
 
@@ -93,6 +90,7 @@ export const R_TASKS = {
         ),
     ]),
     example: [[2.1, 3.9, 6.2, 7.8, 10.1], { x: [1, 2, 3, 4, 5] }],
+    defaults: NO_RETRY,
   },
   summary_stats: {
     description:
@@ -109,6 +107,7 @@ export const R_TASKS = {
       [1, 2, 3, 4, 100],
       [0.1, 0.5, 0.9],
     ],
+    defaults: NO_RETRY,
   },
 } satisfies Record<string, TaskDefinition>;
 

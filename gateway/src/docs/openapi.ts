@@ -2,16 +2,22 @@
  * The OpenAPI document, generated from the same zod schemas that validate requests
  * (@asteasolutions/zod-to-openapi), so the docs cannot drift from what the gateway enforces.
  */
-import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
+import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import {
+  CancelAccepted,
+  CancelRequest,
   CollectQuery,
+  DeadLetterList,
+  DeadLetterQuery,
   ErrorResponse,
   ExecuteAccepted,
+  RequeueRequest,
   TaskRecord,
   executeRequestDoc,
   type WorkerKind,
 } from '@switchyard/shared';
 import { z } from 'zod';
+import { IdempotencyKeyHeader } from '../http/headers.js';
 
 const json = (schema: z.ZodType, description: string) => ({
   description,
@@ -22,8 +28,23 @@ const errorReply = (description: string) => json(ErrorResponse, description);
 
 const WORKER_TITLES: Record<WorkerKind, string> = { node: 'Node worker', r: 'R worker' };
 
-function registerTaskRoutes(registry: OpenAPIRegistry, worker: WorkerKind, base: string, deprecated = false) {
+/** Answers every protected route may give. */
+function commonErrors(authenticated: boolean, rateLimited: boolean): RouteConfig['responses'] {
+  return {
+    ...(authenticated ? { 401: errorReply('No API key, or not a configured one') } : {}),
+    ...(rateLimited ? { 429: errorReply('Too many requests from this caller; retry after Retry-After seconds') } : {}),
+  };
+}
+
+function registerTaskRoutes(
+  registry: OpenAPIRegistry,
+  worker: WorkerKind,
+  base: string,
+  common: RouteConfig['responses'],
+  deprecated = false,
+) {
   const tag = deprecated ? 'Seed API (deprecated alias of /node)' : WORKER_TITLES[worker];
+  const unavailable = errorReply(worker === 'r' ? 'Redis or the R service is unavailable' : 'Redis is unavailable');
   registry.registerPath({
     method: 'post',
     path: `${base}/execute`,
@@ -31,19 +52,30 @@ function registerTaskRoutes(registry: OpenAPIRegistry, worker: WorkerKind, base:
     deprecated,
     summary: `Start a ${worker === 'node' ? 'Node' : 'R'} task`,
     description:
-      'Either the seed form `{"total": n}` (runs long_task(n)) or `{"task": name, "args": [...]}`. ' +
-      'Answers at once; poll collect with the returned task_id.',
-    request: { body: { required: true, ...json(executeRequestDoc(worker), 'The task to run') } },
+      'Either the seed form `{"total": n}` (runs long_task(n)) or `{"task": name, "args": [...]}`, each with ' +
+      'optional `options` (retries, backoff, time limits, expiry). Answers at once; poll collect with the returned task_id.',
+    request: {
+      headers: z.object({ 'Idempotency-Key': IdempotencyKeyHeader }),
+      body: { required: true, ...json(executeRequestDoc(worker), 'The task to run') },
+    },
     responses: {
-      202: json(ExecuteAccepted, 'Accepted'),
+      202: json(
+        ExecuteAccepted,
+        'Accepted (or, with a repeated Idempotency-Key, the earlier task: header Idempotent-Replayed: true)',
+      ),
       400: errorReply('The body is not valid JSON'),
       413: errorReply('The body is too large'),
       415: errorReply('The body is not JSON'),
       422: errorReply('The body breaks the schema; `fields` names each offending field'),
+      ...common,
       ...(worker === 'r'
-        ? { 429: errorReply('The R worker runs its maximum of tasks; retry after Retry-After seconds') }
+        ? {
+            429: errorReply(
+              'The R worker runs its maximum of tasks, or this caller is rate limited; retry after Retry-After seconds',
+            ),
+          }
         : {}),
-      503: errorReply(worker === 'r' ? 'Redis or the R service is unavailable' : 'Redis is unavailable'),
+      503: unavailable,
     },
   });
   registry.registerPath({
@@ -54,34 +86,99 @@ function registerTaskRoutes(registry: OpenAPIRegistry, worker: WorkerKind, base:
     summary: 'Status, progress and result of a task',
     description:
       'The task status record. `current`/`total`/`status` show progress, `result` holds the result once ' +
-      '`state` is SUCCESS, `error` the reason once it is FAILURE.',
+      '`state` is SUCCESS, `error` the reason once it is FAILURE (or the last failed attempt while RETRY).',
     request: { query: CollectQuery },
     responses: {
       200: json(TaskRecord, 'The task record'),
       404: errorReply('No such task, or its record expired'),
       422: errorReply('task_id is missing or not a UUID'),
+      ...common,
       503: errorReply('Redis is unavailable'),
+    },
+  });
+  registry.registerPath({
+    method: 'post',
+    path: `${base}/cancel`,
+    tags: [tag],
+    deprecated,
+    summary: 'Cancel a task',
+    description:
+      'A task that has not started is REVOKED at once and never runs (200, its record). ' +
+      (worker === 'node'
+        ? 'A running one is stopped by its worker, which records REVOKED (202; poll collect).'
+        : 'A running one has its R child killed and is recorded REVOKED (200).'),
+    request: { body: { required: true, ...json(CancelRequest, 'The task to cancel') } },
+    responses: {
+      200: json(TaskRecord, 'Revoked'),
+      202: json(CancelAccepted, 'Running: its worker is stopping it'),
+      404: errorReply('No such task, or its record expired'),
+      409: errorReply('The task has already finished'),
+      422: errorReply('task_id is missing or not a UUID'),
+      ...common,
+      503: unavailable,
     },
   });
 }
 
-export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generateDocument']> {
+export function buildOpenApiDocument(
+  { authenticated, rateLimited }: { authenticated: boolean; rateLimited: boolean } = {
+    authenticated: false,
+    rateLimited: false,
+  },
+): ReturnType<OpenApiGeneratorV31['generateDocument']> {
   const registry = new OpenAPIRegistry();
-  registerTaskRoutes(registry, 'node', '/node');
-  registerTaskRoutes(registry, 'r', '/r');
-  registerTaskRoutes(registry, 'node', '/celery', true);
+  const common = commonErrors(authenticated, rateLimited);
+  if (authenticated) {
+    registry.registerComponent('securitySchemes', 'bearer', {
+      type: 'http',
+      scheme: 'bearer',
+      description: 'Authorization: Bearer <one of API_KEYS>',
+    });
+    registry.registerComponent('securitySchemes', 'apiKey', {
+      type: 'apiKey',
+      in: 'header',
+      name: 'X-API-Key',
+    });
+  }
+  registerTaskRoutes(registry, 'node', '/node', common);
+  registerTaskRoutes(registry, 'r', '/r', common);
+  registerTaskRoutes(registry, 'node', '/celery', common, true);
+  registry.registerPath({
+    method: 'get',
+    path: '/node/dead-letters',
+    tags: ['Dead letters'],
+    summary: 'Node tasks that failed every attempt',
+    request: { query: DeadLetterQuery },
+    responses: { 200: json(DeadLetterList, 'Newest first'), ...common, 503: errorReply('Redis is unavailable') },
+  });
+  registry.registerPath({
+    method: 'post',
+    path: '/node/dead-letters/requeue',
+    tags: ['Dead letters'],
+    summary: 'Run a dead-lettered Node task again, attempts reset',
+    request: { body: { required: true, ...json(RequeueRequest, 'The task to requeue') } },
+    responses: {
+      202: json(ExecuteAccepted, 'Queued again; poll collect'),
+      404: errorReply('Not on the dead-letter list, or its payload expired'),
+      422: errorReply('task_id is missing or not a UUID'),
+      ...common,
+      503: errorReply('Redis is unavailable'),
+    },
+  });
   registry.registerPath({
     method: 'get',
     path: '/healthz',
     tags: ['Operations'],
-    summary: 'Liveness: the gateway process answers',
+    summary: 'Liveness: the gateway process answers (no API key needed)',
+    security: [],
     responses: { 200: json(z.object({ status: z.literal('ok') }), 'Alive') },
   });
   registry.registerPath({
     method: 'get',
     path: '/readyz',
     tags: ['Operations'],
-    summary: 'Readiness: Redis answers',
+    summary: 'Readiness: Redis answers (no API key needed)',
+    security: [],
     responses: {
       200: json(z.object({ status: z.literal('ready') }), 'Ready'),
       503: errorReply('Redis is unavailable'),
@@ -95,5 +192,6 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
       description:
         'One REST gateway in front of Node and R workers: start long jobs, watch their progress, collect results.',
     },
+    ...(authenticated ? { security: [{ bearer: [] }, { apiKey: [] }] } : {}),
   });
 }

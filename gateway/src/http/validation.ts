@@ -10,6 +10,7 @@ import type { z } from 'zod';
 export interface Validated {
   body?: unknown;
   query?: unknown;
+  headers?: Record<string, unknown>;
 }
 
 declare module 'express-serve-static-core' {
@@ -90,6 +91,17 @@ export function validateBody(choose: (body: unknown) => z.ZodType) {
     const parsed = choose(body).safeParse(body);
     if (!parsed.success) return next(validationError(parsed.error, '(body)'));
     res.locals.validated = { ...res.locals.validated, body: parsed.data };
+    next();
+  };
+}
+
+/** Validates one request header and stores it under its name in `res.locals.validated.headers`. */
+export function validateHeader(name: string, schema: z.ZodType) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const parsed = schema.safeParse(req.get(name));
+    if (!parsed.success) return next(validationError(parsed.error, name));
+    const headers = { ...res.locals.validated?.headers, [name]: parsed.data };
+    res.locals.validated = { ...res.locals.validated, headers };
     next();
   };
 }

@@ -16,6 +16,12 @@ interface RErrorBody {
   error?: { code?: string; message?: string; fields?: { field: string; message: string }[] };
 }
 
+interface RReply {
+  status: number;
+  headers: Headers;
+  body: unknown;
+}
+
 export class RServiceClient {
   private readonly agent: Agent;
 
@@ -29,20 +35,40 @@ export class RServiceClient {
   }
 
   /** Hands a task to the R service, which writes its PENDING record before it answers 202. */
-  async submit(taskId: string, submission: TaskSubmission): Promise<void> {
-    const url = new URL('/tasks', this.options.baseUrl);
-    let response: Response;
-    let text: string;
+  async submit(taskId: string, { task, args, options }: TaskSubmission): Promise<void> {
+    const reply = await this.call('POST', '/tasks', { task_id: taskId, task, args, ...(options ? { options } : {}) });
+    if (reply.status === 202) {
+      if ((reply.body as { task_id?: unknown } | null)?.task_id !== taskId) {
+        throw unavailable('The R service answered with an unexpected body');
+      }
+      return;
+    }
+    throw this.failure(reply);
+  }
+
+  /** Asks the R service to stop a running task; it kills the task's child and records REVOKED. */
+  async cancel(taskId: string): Promise<void> {
+    const reply = await this.call('DELETE', `/tasks/${encodeURIComponent(taskId)}`);
+    if (reply.status === 200) return;
+    throw this.failure(reply);
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  private async call(method: string, path: string, body?: unknown): Promise<RReply> {
     try {
-      response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ task_id: taskId, task: submission.task, args: submission.args }),
+      const response = await fetch(new URL(path, this.options.baseUrl), {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(this.options.timeoutMs),
         // Node 20 bundles an older undici; its fetch accepts this Agent though the types differ.
         dispatcher: this.agent,
       } as unknown as RequestInit);
-      text = await response.text();
+      const text = await response.text();
+      return { status: response.status, headers: response.headers, body: parseJson(text) };
     } catch (error) {
       const timedOut = error instanceof Error && (error.name === 'TimeoutError' || /timeout/i.test(describe(error)));
       throw unavailable(
@@ -52,36 +78,36 @@ export class RServiceClient {
         error,
       );
     }
-    if (response.status === 202) {
-      const accepted = parseJson(text) as { task_id?: unknown } | null;
-      if (accepted?.task_id !== taskId) throw unavailable('The R service answered with an unexpected body');
-      return;
-    }
-    const body = parseJson(text) as RErrorBody | null;
-    const message = typeof body?.error?.message === 'string' ? body.error.message : null;
-    if (response.status === 429) {
-      const retryAfter = Number(response.headers.get('retry-after'));
-      throw new SwitchyardError('worker_busy', message ?? 'The R worker is at its limit of running tasks', {
+  }
+
+  /** An R service answer that is not success: its 429 and 4xx pass on; anything else is an outage. */
+  private failure(reply: RReply): SwitchyardError {
+    const error = (reply.body as RErrorBody | null)?.error;
+    const message = typeof error?.message === 'string' ? error.message : null;
+    if (reply.status === 429) {
+      const retryAfter = Number(reply.headers.get('retry-after'));
+      return new SwitchyardError('worker_busy', message ?? 'The R worker is at its limit of running tasks', {
         retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : 1,
       });
     }
-    if (response.status >= 400 && response.status < 500 && message !== null) {
-      throw new SwitchyardError(clientErrorCode(response.status, body?.error?.code), message, {
-        ...(body?.error?.fields ? { fields: body.error.fields } : {}),
+    if (reply.status >= 400 && reply.status < 500 && message !== null) {
+      return new SwitchyardError(clientErrorCode(reply.status, error?.code), message, {
+        ...(error?.fields ? { fields: error.fields } : {}),
       });
     }
-    throw unavailable(`The R service failed (HTTP ${response.status})`);
-  }
-
-  async close(): Promise<void> {
-    await this.agent.close();
+    return unavailable(`The R service failed (HTTP ${reply.status})`);
   }
 }
 
 /** Keeps the R service's 4xx status: its code if it is one of ours with that status, else a fitting one. */
 function clientErrorCode(status: number, code: string | undefined): ErrorCode {
-  const byStatus: Record<number, ErrorCode> = { 400: 'invalid_json', 409: 'task_exists', 413: 'payload_too_large' };
   if (code === 'validation_failed' && status === 422) return 'validation_failed';
+  const byStatus: Record<number, ErrorCode> = {
+    400: 'invalid_json',
+    404: 'task_not_found',
+    409: code === 'task_finished' ? 'task_finished' : 'task_exists',
+    413: 'payload_too_large',
+  };
   return byStatus[status] ?? 'task_rejected';
 }
 

@@ -1,5 +1,3 @@
-import type { TaskImplementation } from './types.js';
-
 /** Product of lo..hi by binary splitting: balanced operands keep big-integer multiplication fast. */
 function productRange(lo: bigint, hi: bigint): bigint {
   if (lo > hi) return 1n;
@@ -12,5 +10,7 @@ function productRange(lo: bigint, hi: bigint): bigint {
   return productRange(lo, mid) * productRange(mid + 1n, hi);
 }
 
-/** n! exactly; returned as a decimal string because JSON numbers cannot hold it. */
-export const factorial: TaskImplementation = async ([n]) => productRange(1n, BigInt(n as number)).toString();
+/** n! exactly, as a decimal string because JSON numbers cannot hold it. CPU-bound: runs on a thread. */
+export function factorial(n: number): string {
+  return productRange(1n, BigInt(n)).toString();
+}

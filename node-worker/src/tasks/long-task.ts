@@ -1,11 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TaskImplementation } from './types.js';
 
-/** The seed's task: counts to `total`, one step per LONG_TASK_STEP_MS, reporting each step. */
-export const longTask: TaskImplementation = async ([total], { progress, signal, longTaskStepMs }) => {
+/**
+ * The seed's task: counts to `total`, one step per LONG_TASK_STEP_MS, reporting each step. At the soft
+ * time limit it stops after the current step (it has nothing to clean up).
+ */
+export const longTask: TaskImplementation = async ([total], { progress, signal, softLimit, longTaskStepMs }) => {
   const steps = total as number;
+  const stop = AbortSignal.any([signal, softLimit]);
   for (let current = 1; current <= steps; current++) {
-    await sleep(longTaskStepMs, undefined, { signal });
+    await sleep(longTaskStepMs, undefined, { signal: stop });
     await progress(current, steps, `Step ${current} of ${steps}`);
   }
   return steps;

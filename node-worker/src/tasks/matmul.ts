@@ -1,15 +1,11 @@
-import type { TaskImplementation } from './types.js';
-
 function randomMatrix(rows: number, cols: number): Float64Array {
   const values = new Float64Array(rows * cols);
   for (let i = 0; i < values.length; i++) values[i] = Math.random();
   return values;
 }
 
-/** A (m×n) × B (n×m) for random A and B; returns the m×m product as an array of rows. */
-export const matmul: TaskImplementation = async ([m, n]) => {
-  const rows = m as number;
-  const inner = n as number;
+/** A (m×n) × B (n×m) for random A and B; returns the m×m product as rows. CPU-bound: runs on a thread. */
+export function matmul(rows: number, inner: number): number[][] {
   const a = randomMatrix(rows, inner);
   const b = randomMatrix(inner, rows);
   const product: number[][] = [];
@@ -22,4 +18,4 @@ export const matmul: TaskImplementation = async ([m, n]) => {
     product.push(row);
   }
   return product;
-};
+}

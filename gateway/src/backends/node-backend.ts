@@ -1,0 +1,60 @@
+/** Node tasks: queued in Redis for the Node workers (shared's NodeQueue). */
+import { randomUUID } from 'node:crypto';
+import {
+  NODE_TASKS,
+  pendingRecord,
+  resolveOptions,
+  stepsOf,
+  type Logger,
+  type NodeQueue,
+  type NodeTaskName,
+} from '@switchyard/shared';
+import {
+  cancellableRecord,
+  revokedVersion,
+  taskFinished,
+  taskNotFound,
+  type RecordReader,
+  type TaskBackend,
+} from './backend.js';
+
+export function createNodeBackend(queue: NodeQueue, readRecord: RecordReader, logger: Logger): TaskBackend {
+  return {
+    worker: 'node',
+    async submit({ task, args, options: requested }, idempotencyScope) {
+      const options = resolveOptions(NODE_TASKS[task as NodeTaskName].defaults, requested);
+      const record = pendingRecord({
+        task_id: randomUUID(),
+        worker: 'node',
+        task,
+        args,
+        total: stepsOf(task, args),
+        max_attempts: options.max_attempts,
+        expires_at: options.expires_at,
+      });
+      const taskId = await queue.enqueue(record, options, idempotencyScope);
+      const replayed = taskId !== record.task_id;
+      logger.info(replayed ? 'idempotent replay' : 'task queued', { task_id: taskId, worker: 'node', task });
+      return { taskId, replayed };
+    },
+    async cancel(taskId) {
+      const record = await cancellableRecord(readRecord, 'node', taskId);
+      const revoked = revokedVersion(record, 'Cancelled before it started');
+      const outcome = await queue.cancel(revoked);
+      logger.info('cancel requested', { task_id: taskId, outcome });
+      switch (outcome) {
+        case 'revoked':
+          return { outcome, record: revoked };
+        case 'stopping':
+          return { outcome };
+        case 'finished':
+          throw taskFinished({ ...record, state: 'FAILURE' });
+        case 'not_pending': {
+          // It finished between our read and the script.
+          const now = await readRecord(taskId);
+          throw now ? taskFinished(now) : taskNotFound('node', taskId);
+        }
+      }
+    },
+  };
+}

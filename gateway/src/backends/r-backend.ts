@@ -1,0 +1,50 @@
+/**
+ * R tasks: handed to the R service, which writes the PENDING record before it answers. An
+ * Idempotency-Key is claimed in Redis before the call and released if the R service does not accept.
+ */
+import { randomUUID } from 'node:crypto';
+import type { KeyLayout, Logger, Redis } from '@switchyard/shared';
+import type { RServiceClient } from '../r-service/client.js';
+import { cancellableRecord, type RecordReader, type TaskBackend } from './backend.js';
+
+export interface RBackendDeps {
+  redis: Redis;
+  keys: KeyLayout;
+  resultTtlSeconds: number;
+  rService: Pick<RServiceClient, 'submit' | 'cancel'>;
+  readRecord: RecordReader;
+  logger: Logger;
+}
+
+export function createRBackend(deps: RBackendDeps): TaskBackend {
+  const { redis, keys, rService, logger } = deps;
+  return {
+    worker: 'r',
+    async submit(submission, idempotencyScope) {
+      const taskId = randomUUID();
+      const idempotencyKey = idempotencyScope === undefined ? null : keys.idempotency(idempotencyScope);
+      if (idempotencyKey !== null) {
+        const claimed = await redis.set(idempotencyKey, taskId, 'EX', deps.resultTtlSeconds, 'NX');
+        if (claimed === null) {
+          const earlier = await redis.get(idempotencyKey);
+          if (earlier !== null) return { taskId: earlier, replayed: true };
+        }
+      }
+      try {
+        await rService.submit(taskId, submission);
+      } catch (error) {
+        if (idempotencyKey !== null) await redis.del(idempotencyKey).catch(() => 0);
+        throw error;
+      }
+      logger.info('task handed to the R service', { task_id: taskId, worker: 'r', task: submission.task });
+      return { taskId, replayed: false };
+    },
+    async cancel(taskId) {
+      await cancellableRecord(deps.readRecord, 'r', taskId);
+      await rService.cancel(taskId);
+      logger.info('cancelled on the R service', { task_id: taskId });
+      const record = await deps.readRecord(taskId);
+      return record?.state === 'REVOKED' ? { outcome: 'revoked', record } : { outcome: 'stopping' };
+    },
+  };
+}
