@@ -32,6 +32,8 @@ main <- function() {
   api <- new.env(parent = worker)
   api$service <- service
   api$logger <- logger
+  # A wrong method gets our 404 route_not_found rather than plumber's own 405 body shape.
+  options(plumber.methodNotAllowed = FALSE)
   router <- plumber::pr(file.path(worker_dir, "plumber.R"), envir = api)
   service$start_watching()
 

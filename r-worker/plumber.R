@@ -1,12 +1,14 @@
 # The HTTP endpoints of the R worker, and nothing else: each handler passes the request to the service
 # (R/service.R) and sends back its answer (R/http_answers.R). main.R plumbs this file in an
-# environment that holds `service` and `logger` next to the helpers in R/.
+# environment that holds `service` and `logger` next to the helpers in R/. Plumber parses no bodies
+# (an empty parser list): validate.R reads the raw bytes, so malformed JSON is a 400, not a 500.
 
 #* @apiTitle Switchyard R worker
 
 #* @plumber
 function(pr) {
   pr |>
+    plumber::pr_set_parsers(setNames(list(), character(0))) |>
     plumber::pr_set_404(function(req, res) {
       send_answer(res, http_error("route_not_found", sprintf("No route %s %s", req$REQUEST_METHOD, req$PATH_INFO)))
     }) |>

@@ -1,0 +1,331 @@
+/**
+ * End to end through the real R worker: `Rscript r-worker/main.R` against a real redis-server, driven
+ * over HTTP with fetch as the gateway drives it, with the status records read back from Redis by the
+ * shared TypeScript reader (so the R side's MessagePack is checked by the Node decoder and schema).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createKeyLayout,
+  createRedis,
+  readTaskRecord,
+  type KeyLayout,
+  type Redis,
+  type TaskRecord,
+} from '@switchyard/shared';
+import { freePort, startRedisServer, uniquePrefix, type RedisServer } from './support/redis-server.js';
+import { REPO_ROOT } from './support/services.js';
+import { waitFor } from './support/wait.js';
+
+interface LogLine {
+  msg: string;
+  level: string;
+  task_id?: string;
+  pid?: number;
+  [field: string]: unknown;
+}
+
+interface RWorker {
+  url: string;
+  process: ChildProcess;
+  logLines(): LogLine[];
+  output(): string;
+  exited: Promise<number | string>;
+  /** Signals the worker (and, with SIGKILL, every process of its group: the forked children too). */
+  stop(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+/** Starts `Rscript r-worker/main.R` in its own process group and waits until /health answers 200. */
+async function startRWorker(env: Record<string, string>): Promise<RWorker> {
+  const port = await freePort();
+  const child = spawn('Rscript', ['r-worker/main.R'], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HOST: '127.0.0.1', PORT: String(port), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = once(child, 'exit').then(([code, signal]) => (code ?? signal) as number | string);
+  let running = true;
+  void exited.then(() => (running = false));
+  const url = `http://127.0.0.1:${port}`;
+  const worker: RWorker = {
+    url,
+    process: child,
+    output: () => output,
+    logLines: () =>
+      output
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as LogLine),
+    exited,
+    async stop(signal = 'SIGTERM') {
+      if (running) {
+        if (signal === 'SIGKILL' && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+        else child.kill(signal);
+      }
+      const timer = setTimeout(() => child.pid !== undefined && running && process.kill(-child.pid, 'SIGKILL'), 15_000);
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+  await waitFor(
+    async () => {
+      if (!running) throw new Error(`the R worker exited early (port ${port} taken?):\n${output} exited early`);
+      try {
+        return (await fetch(`${url}/health`)).status === 200;
+      } catch {
+        return false;
+      }
+    },
+    { timeoutMs: 30_000, intervalMs: 100, what: `the R worker on port ${port}` },
+  );
+  return worker;
+}
+
+let redisServer: RedisServer;
+let redis: Redis;
+let keys: KeyLayout;
+let worker: RWorker;
+let cacheDir: string;
+
+beforeAll(async () => {
+  redisServer = await startRedisServer();
+  const prefix = uniquePrefix('r-e2e');
+  keys = createKeyLayout(prefix);
+  redis = createRedis(redisServer.url, 'worker');
+  cacheDir = mkdtempSync(join(tmpdir(), 'switchyard-r-cache-'));
+  worker = await startRWorker({
+    REDIS_URL: redisServer.url,
+    KEY_PREFIX: prefix,
+    LONG_TASK_STEP_MS: '100',
+    MAX_CONCURRENT_TASKS: '2',
+    SHUTDOWN_GRACE_MS: '500',
+    R_WORKER_CACHE_DIR: cacheDir,
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await worker?.stop('SIGKILL');
+  redis?.disconnect();
+  await redisServer?.stop();
+  if (cacheDir) rmSync(cacheDir, { recursive: true, force: true });
+});
+
+async function postTask(body: unknown): Promise<Response> {
+  return fetch(`${worker.url}/tasks`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', connection: 'close' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+async function submit(task: string, args: unknown[]): Promise<string> {
+  const taskId = randomUUID();
+  const response = await postTask({ task_id: taskId, task, args });
+  expect(response.status).toBe(202);
+  expect(await response.json()).toEqual({ task_id: taskId, status: 'created' });
+  return taskId;
+}
+
+async function record(taskId: string): Promise<TaskRecord | null> {
+  return readTaskRecord(redis, keys, taskId);
+}
+
+async function waitForState(taskId: string, states: string[], timeoutMs = 15_000): Promise<TaskRecord> {
+  return waitFor(
+    async () => {
+      const current = await record(taskId);
+      return current !== null && states.includes(current.state) ? current : null;
+    },
+    { timeoutMs, intervalMs: 20, what: `task ${taskId} to reach ${states.join('/')}` },
+  );
+}
+
+/** The pid of the child running `taskId`, from the worker's "task accepted" log line. */
+async function childPidOf(taskId: string): Promise<number> {
+  return waitFor(() => worker.logLines().find((line) => line.msg === 'task accepted' && line.task_id === taskId)?.pid, {
+    timeoutMs: 5_000,
+    what: `the log line of task ${taskId}`,
+  });
+}
+
+async function health(): Promise<{ status: number; body: { status?: string; running?: number; max?: number } }> {
+  const response = await fetch(`${worker.url}/health`);
+  return {
+    status: response.status,
+    body: (await response.json()) as { status?: string; running?: number; max?: number },
+  };
+}
+
+describe('the R worker service, end to end', () => {
+  it('answers GET /health with 200, status ok, running and max while Redis answers', async () => {
+    expect(await health()).toEqual({ status: 200, body: { status: 'ok', running: 0, max: 2 } });
+  });
+
+  it('runs long_task [3] in a child: 202 at once, then PROGRESS with current rising, then SUCCESS with result 3', async () => {
+    const taskId = await submit('long_task', [3]);
+    // The PENDING record is written before the 202, so it is there at once.
+    expect(await record(taskId)).not.toBeNull();
+    const seen: { state: string; current: number }[] = [];
+    const final = await waitFor(
+      async () => {
+        const current = await record(taskId);
+        if (current === null) return null;
+        const last = seen[seen.length - 1];
+        if (!last || last.state !== current.state || last.current !== current.current) {
+          seen.push({ state: current.state, current: current.current });
+        }
+        return current.state === 'SUCCESS' || current.state === 'FAILURE' ? current : null;
+      },
+      { timeoutMs: 15_000, intervalMs: 10, what: `long_task ${taskId} to end` },
+    );
+    const progress = seen.filter((s) => s.state === 'PROGRESS').map((s) => s.current);
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress).toEqual([...progress].sort((a, b) => a - b));
+    expect(seen.map((s) => s.current)).toEqual([...seen.map((s) => s.current)].sort((a, b) => a - b));
+    expect(final).toMatchObject({
+      task_id: taskId,
+      worker: 'r',
+      task: 'long_task',
+      args: [3],
+      state: 'SUCCESS',
+      current: 3,
+      total: 3,
+      status: 'Task completed!',
+      result: 3,
+      error: null,
+      attempts: 1,
+    });
+    expect(final.started_at).not.toBeNull();
+    expect(final.finished_at).toBe(final.updated_at);
+  });
+
+  it('runs lm_fit and stores the coefficients, R squared and n of lm(y ~ x)', async () => {
+    const taskId = await submit('lm_fit', [[2.1, 3.9, 6.2, 7.8, 10.1], { x: [1, 2, 3, 4, 5] }]);
+    const final = await waitForState(taskId, ['SUCCESS', 'FAILURE']);
+    expect(final.state).toBe('SUCCESS');
+    expect(final.total).toBe(1);
+    const result = final.result as {
+      coefficients: Record<string, number>;
+      r_squared: number;
+      adj_r_squared: number;
+      n: number;
+    };
+    expect(Object.keys(result.coefficients)).toEqual(['(Intercept)', 'x']);
+    expect(result.coefficients['(Intercept)']).toBeCloseTo(0.05, 9);
+    expect(result.coefficients.x).toBeCloseTo(1.99, 9);
+    expect(result.r_squared).toBeCloseTo(19.9 ** 2 / (10 * 39.708), 9);
+    expect(result.n).toBe(5);
+  });
+
+  it('ends a task whose R code fails (predictor longer than y) in FAILURE with the R error message', async () => {
+    const taskId = await submit('lm_fit', [[1, 2, 3], { x: [1, 2, 3, 4] }]);
+    const final = await waitForState(taskId, ['SUCCESS', 'FAILURE']);
+    expect(final).toMatchObject({
+      state: 'FAILURE',
+      status: 'Task failed',
+      result: null,
+      error: 'every predictor column must hold as many values as y (3); x holds 4',
+    });
+    expect(final.finished_at).not.toBeNull();
+  });
+
+  it('marks a child killed with SIGKILL as FAILURE "worker lost" instead of leaving it in PROGRESS', async () => {
+    const taskId = await submit('long_task', [100]);
+    const pid = await childPidOf(taskId);
+    await waitForState(taskId, ['PROGRESS']);
+    process.kill(pid, 'SIGKILL');
+    const final = await waitForState(taskId, ['SUCCESS', 'FAILURE'], 10_000);
+    expect(final.state).toBe('FAILURE');
+    expect(final.error).toMatch(/^worker lost: the R child process exited without a result/);
+    expect(final.current).toBeGreaterThanOrEqual(1);
+    await waitFor(async () => (await health()).body.running === 0, { what: 'the lost child to be forgotten' });
+  });
+
+  it('refuses an invalid task with 422 validation_failed naming the field, writing nothing', async () => {
+    const taskId = randomUUID();
+    const response = await postTask({ task_id: taskId, task: 'long_task', args: [0] });
+    expect(response.status).toBe(422);
+    expect(await response.json()).toEqual({
+      error: {
+        code: 'validation_failed',
+        message: 'Invalid request: args.0 must be a whole number between 1 and 10000',
+        fields: [{ field: 'args.0', message: 'must be a whole number between 1 and 10000' }],
+      },
+    });
+    expect(await record(taskId)).toBeNull();
+  });
+
+  it('refuses an unknown task with 422 naming the field task', async () => {
+    const response = await postTask({ task_id: randomUUID(), task: 'factorial', args: [5] });
+    expect(response.status).toBe(422);
+    const body = (await response.json()) as { error: { code: string; fields: { field: string; message: string }[] } };
+    expect(body.error.code).toBe('validation_failed');
+    expect(body.error.fields).toEqual([{ field: 'task', message: 'must be one of: long_task, lm_fit, summary_stats' }]);
+  });
+
+  it('answers malformed JSON with 400 invalid_json, and a reused task id with 409 task_exists', async () => {
+    const malformed = await postTask('{"task_id": ');
+    expect(malformed.status).toBe(400);
+    expect(((await malformed.json()) as { error: { code: string } }).error.code).toBe('invalid_json');
+
+    const taskId = await submit('summary_stats', [[1, 2, 3, 4, 100]]);
+    const again = await postTask({ task_id: taskId, task: 'summary_stats', args: [[1]] });
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as { error: { code: string } }).error.code).toBe('task_exists');
+    const final = await waitForState(taskId, ['SUCCESS', 'FAILURE']);
+    expect(final.result).toEqual({
+      n: 5,
+      mean: 22,
+      sd: Math.sqrt(7610 / 4),
+      min: 1,
+      max: 100,
+      quantiles: { '25%': 2, '50%': 3, '75%': 4 },
+    });
+  });
+
+  it('answers a third concurrent task beyond MAX_CONCURRENT_TASKS=2 with 429 worker_busy and Retry-After, starting nothing', async () => {
+    const first = await submit('long_task', [15]);
+    const second = await submit('long_task', [15]);
+    const thirdId = randomUUID();
+    const third = await postTask({ task_id: thirdId, task: 'long_task', args: [1] });
+    expect(third.status).toBe(429);
+    expect(third.headers.get('retry-after')).toBe('1');
+    expect(((await third.json()) as { error: { code: string } }).error.code).toBe('worker_busy');
+    expect(await record(thirdId)).toBeNull();
+    expect((await health()).body.running).toBe(2);
+    // The two running tasks are unaffected.
+    expect((await waitForState(first, ['SUCCESS', 'FAILURE'])).state).toBe('SUCCESS');
+    expect((await waitForState(second, ['SUCCESS', 'FAILURE'])).state).toBe('SUCCESS');
+  });
+});
+
+describe('the R worker service on SIGTERM', () => {
+  it('stops accepting, marks a task that outlives SHUTDOWN_GRACE_MS as FAILURE, frees its port and exits 0', async () => {
+    const taskId = await submit('long_task', [100]);
+    await waitForState(taskId, ['PROGRESS']);
+    const code = await worker.stop('SIGTERM');
+    expect(code).toBe(0);
+    const final = await record(taskId);
+    expect(final).toMatchObject({ state: 'FAILURE', error: 'worker shut down before the task finished' });
+    await expect(fetch(`${worker.url}/health`)).rejects.toThrow();
+    const lines = worker.logLines().map((line) => line.msg);
+    expect(lines).toContain('stop signal received: no longer accepting tasks');
+    expect(lines[lines.length - 1]).toBe('shut down');
+    // Nothing of the worker is left running.
+    await sleep(50);
+    expect(() => process.kill(-(worker.process.pid ?? 0), 0)).toThrow();
+  });
+});
