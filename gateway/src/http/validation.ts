@@ -47,13 +47,14 @@ function article(expected: string): string {
 
 /** Each issue as `{field, message}`; `field` is the dotted path, `(body)` for the body as a whole. */
 export function fieldsOf(error: z.ZodError, root: string): { field: string; message: string }[] {
+  // An empty key would vanish from a dotted path; it is shown quoted instead.
+  const dotted = (path: PropertyKey[]) => path.map((part) => (part === '' ? '""' : String(part))).join('.');
   return error.issues.flatMap((issue) => {
     const message = describeIssue(issue);
-    const path = issue.path.map(String);
     if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => ({ field: [...path, key].join('.'), message }));
+      return issue.keys.map((key) => ({ field: dotted([...issue.path, key]), message }));
     }
-    return [{ field: path.length > 0 ? path.join('.') : root, message }];
+    return [{ field: issue.path.length > 0 ? dotted(issue.path) : root, message }];
   });
 }
 
