@@ -17,13 +17,16 @@ export interface ServiceProcess {
   stop(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
-const ENTRIES = {
-  gateway: 'gateway/src/main.ts',
-  'node-worker': 'node-worker/src/main.ts',
+/** How each service starts: the TypeScript ones from their sources with tsx, the R one with Rscript. */
+const COMMANDS = {
+  gateway: [process.execPath, '--conditions=source', '--import', 'tsx', 'gateway/src/main.ts'],
+  'node-worker': [process.execPath, '--conditions=source', '--import', 'tsx', 'node-worker/src/main.ts'],
+  'r-worker': ['Rscript', 'r-worker/main.R'],
 } as const;
 
-export function startService(name: keyof typeof ENTRIES, env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', ENTRIES[name]], {
+export function startService(name: keyof typeof COMMANDS, env: Record<string, string>): ServiceProcess {
+  const [command, ...args] = COMMANDS[name];
+  const child = spawn(command, args, {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
