@@ -22,6 +22,9 @@ running_count <- function(pool) {
 }
 
 # Runs `work()` in a forked child and returns its pid; `info` is kept in the pool until the child is gone.
+# What work() returns is sent back to the parent and handed over as `info$report` when the child has
+# ended (NULL if it died first, a "try-error" if work() failed). The child is not `detached`: a
+# detached child has no pipe to the parent, and the pipe is how its end is noticed.
 fork_child <- function(pool, work, info = list(), niceness = 10) {
   job <- parallel::mcparallel(run_child(work, niceness), mc.set.seed = TRUE, silent = FALSE)
   info$pid <- job$pid
@@ -33,7 +36,6 @@ run_child <- function(work, niceness) {
   close_inherited_sockets()
   if (niceness > 0) tools::psnice(value = niceness)
   work()
-  TRUE
 }
 
 close_inherited_sockets <- function() {
@@ -75,7 +77,12 @@ reap_children <- function(pool) {
     if (!is.integer(ready) || length(ready) == 0) break
     for (pid in ready) {
       message <- read_child(pid)
-      if (!is.raw(message)) finish(pid) # end-of-file: the child is gone
+      if (is.raw(message)) {
+        report <- tryCatch(unserialize(message), error = function(e) NULL)
+        pool$children[[as.character(pid)]]["report"] <- list(report)
+      } else {
+        finish(pid) # end-of-file: the child is gone
+      }
     }
   }
   ended

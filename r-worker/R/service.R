@@ -98,6 +98,10 @@ new_service <- function(config, redis, logger, keys = new_key_layout(config$key_
   # The parent is the only writer left once the child has gone, so read-then-write cannot race.
   settle_child <- function(info, reason) {
     task_id <- info$record$task_id
+    if (isTRUE(info$report)) {
+      logger$debug("child ended after writing its final record", task_id = task_id, pid = info$pid)
+      return(TRUE)
+    }
     record <- read_record(redis, keys, task_id)
     if (is_terminal_record(record)) {
       logger$debug("child ended", task_id = task_id, pid = info$pid, state = record$state)

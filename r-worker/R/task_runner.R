@@ -1,6 +1,7 @@
 # What a forked child does with one task: open its own Redis connection, write STARTED, run the task
 # writing PROGRESS after each step, and end with SUCCESS (the result) or FAILURE (the R error's
-# message). A child that dies before the end is settled by the parent (see service.R).
+# message). Returns TRUE once that terminal record is written, which tells the parent it need not
+# check the record; a child that dies before then is settled by the parent (see service.R).
 
 shutdown_message <- "worker shut down before the task finished"
 
@@ -11,7 +12,7 @@ run_task <- function(record, args, redis_url, keys, ttl_seconds, step_ms, logger
     NULL
   })
   if (is.null(redis)) {
-    return(invisible(NULL))
+    return(invisible(FALSE))
   }
   on.exit(redis$close(), add = TRUE)
   save <- function(updated) {
@@ -43,5 +44,5 @@ run_task <- function(record, args, redis_url, keys, ttl_seconds, step_ms, logger
     save(mark_failure(record, outcome$error))
     logger$warn("task failed", task_id = task_id, task = record$task, error = outcome$error)
   }
-  invisible(record)
+  invisible(TRUE)
 }

@@ -1,10 +1,13 @@
 # Real forks (parallel::mcparallel) of this test process.
 
+# Waits until `pid` is reported ended, and returns what the pool kept about it.
 wait_for_end <- function(pool, pid, timeout = 10) {
-  expect_true(wait_for(function() {
-    ended <- reap_children(pool)
-    pid %in% vapply(ended, function(info) info$pid, integer(1))
-  }, timeout = timeout, what = sprintf("child %d to end", pid)))
+  info <- wait_for(function() {
+    ended <- Filter(function(info) identical(info$pid, pid), reap_children(pool))
+    if (length(ended) == 1) ended[[1]] else NULL
+  }, timeout = timeout, what = sprintf("child %d to end", pid))
+  expect_identical(info$pid, pid)
+  info
 }
 
 test_that("a forked child runs its work, and is reported once it has ended", {
@@ -45,19 +48,25 @@ test_that("a child runs at lower priority (nice 10)", {
   expect_identical(readLines(out), "10")
 })
 
-test_that("a child killed with SIGKILL is reported as ended", {
+test_that("what the child's work returns is handed over as its report when it has ended", {
+  pool <- new_child_pool()
+  pid <- fork_child(pool, function() TRUE)
+  expect_true(wait_for_end(pool, pid)$report)
+})
+
+test_that("a child killed with SIGKILL is reported as ended, with no report", {
   pool <- new_child_pool()
   pid <- fork_child(pool, function() Sys.sleep(30))
   Sys.sleep(0.05)
   expect_length(reap_children(pool), 0)
   tools::pskill(pid, tools::SIGKILL)
-  wait_for_end(pool, pid)
+  expect_null(wait_for_end(pool, pid)$report)
 })
 
-test_that("a child whose work fails with an R error is reported as ended", {
+test_that("a child whose work fails with an R error is reported as ended, its report the error", {
   pool <- new_child_pool()
   pid <- fork_child(pool, function() stop("boom"))
-  wait_for_end(pool, pid)
+  expect_s3_class(wait_for_end(pool, pid)$report, "try-error")
 })
 
 test_that("kill_children ends every running child", {

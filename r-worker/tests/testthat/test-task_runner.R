@@ -18,7 +18,8 @@ run_with <- function(task, args, total, logger = silent_logger) {
   keys <- new_key_layout(new_test_prefix())
   record <- new_pending_record(new_task_id(), task, args, total)
   client <- recording_client(server$url)
-  run_task(record, args, server$url, keys, 60, 0, logger, connect = function(url) client)
+  finished <- run_task(record, args, server$url, keys, 60, 0, logger, connect = function(url) client)
+  expect_true(finished) # the final record is written, whether SUCCESS or FAILURE
   list(written = client$written(), keys = keys, task_id = record$task_id, redis = redis_connect(server$url, use_redux = FALSE))
 }
 
@@ -81,7 +82,7 @@ test_that("without a Redis connection the child logs the failure and writes noth
   result <- run_task(record, list(1), "redis://127.0.0.1:1", new_key_layout("x"), 60, 0, logger,
     connect = function(url) stop(redis_error("cannot connect"))
   )
-  expect_null(result)
+  expect_false(result)
   expect_identical(logger$lines()[[1]]$msg, "task could not start: no Redis connection")
   expect_identical(logger$lines()[[1]]$task_id, record$task_id)
 })
