@@ -10,6 +10,7 @@
 #   (normal exit, error, SIGKILL, segfault, OOM kill). The exit status is not kept by parallel, so the
 #   signal that killed a child is not known.
 # - Forking costs a few milliseconds; CPU-heavy children lower their priority (nice 10).
+# - A child outlives a service that dies: it finishes its task, writes its record and exits.
 
 new_child_pool <- function() {
   pool <- new.env(parent = emptyenv())
@@ -33,9 +34,18 @@ fork_child <- function(pool, work, info = list(), niceness = 10) {
 }
 
 run_child <- function(work, niceness) {
+  on.exit(allow_exit_without_parent(), add = TRUE)
   close_inherited_sockets()
   if (niceness > 0) tools::psnice(value = niceness)
   work()
+}
+
+# parallel's child, after sending its result, sleeps in mcexit() until the parent sends SIGUSR1 (once
+# it has read the child's end-of-file). If the service has died meanwhile that signal never comes and
+# the finished child would sleep forever, so the child gives itself the go-ahead: parallel's SIGUSR1
+# handler in a child only records that it may exit.
+allow_exit_without_parent <- function() {
+  tools::pskill(Sys.getpid(), tools::SIGUSR1)
 }
 
 close_inherited_sockets <- function() {

@@ -80,3 +80,21 @@ test_that("kill_children ends every running child", {
   }, what = "both children to end")
   expect_identical(running_count(pool), 0L)
 })
+
+test_that("a child whose service died finishes its work and exits instead of waiting for the service", {
+  out <- tempfile()
+  script <- tempfile(fileext = ".R")
+  writeLines(c(
+    sprintf("source(%s)", deparse(file.path(r_worker_dir, "R", "children.R"))),
+    "pool <- new_child_pool()",
+    sprintf("pid <- fork_child(pool, function() { Sys.sleep(0.5); writeLines(as.character(Sys.getpid()), %s) })", deparse(out)),
+    "Sys.sleep(0.1)",
+    "tools::pskill(Sys.getpid(), tools::SIGKILL)"
+  ), script)
+  processx::run("Rscript", script, error_on_status = FALSE, timeout = 60)
+  pid <- as.integer(wait_for(function() if (file.exists(out)) readLines(out) else NULL, what = "the orphan to finish"))
+  expect_true(wait_for(function() {
+    state <- tryCatch(strsplit(readLines(sprintf("/proc/%d/stat", pid)), " ")[[1]][[3]], error = function(e) "gone")
+    state %in% c("gone", "Z", "X") # ended (a zombie until its new parent reaps it)
+  }, timeout = 10, what = "the orphan to exit"))
+})
