@@ -30,6 +30,11 @@ export interface KeyLayout {
   idempotency(scope: string): string;
   /** Prefix of the rate limiter's per-caller counters. */
   readonly rateLimitPrefix: string;
+  /**
+   * STRING with a TTL: present while the R service that accepted the task is alive and the task is not
+   * finished. A non-terminal R record without it belongs to a dead service: collect reports FAILURE.
+   */
+  rHeartbeat(taskId: string): string;
 }
 
 export function createKeyLayout(prefix: string): KeyLayout {
@@ -51,5 +56,6 @@ export function createKeyLayout(prefix: string): KeyLayout {
     nodeCancelChannel: `${prefix}:node:cancel`,
     idempotency: (scope) => `${prefix}:idem:${scope}`,
     rateLimitPrefix: `${prefix}:ratelimit:`,
+    rHeartbeat: (taskId) => `${prefix}:r:heartbeat:${taskId}`,
   };
 }

@@ -88,6 +88,11 @@ export function contractFiles(): Record<string, unknown> {
         nodeQueue: keys.nodeQueue,
         nodeActive: keys.nodeActive,
         nodeLeases: keys.nodeLeases,
+        nodeDelayed: keys.nodeDelayed,
+        nodeDead: keys.nodeDead,
+        nodeCancelChannel: keys.nodeCancelChannel,
+        idempotency: keys.idempotency('scope'),
+        rHeartbeat: keys.rHeartbeat(TASK_ID),
       },
     },
     'tasks.json': {
