@@ -46,7 +46,7 @@ export function createApp(deps: AppDeps): Express {
   const queue = new NodeQueue(redis, keys, deps.resultTtlSeconds);
   const readRecord = (taskId: string) => readTaskRecord(redis, keys, taskId);
   const nodeBackend = createNodeBackend(queue, readRecord, logger);
-  const rBackend = createRBackend({ ...deps, readRecord });
+  const rBackend = createRBackend(deps);
   const apiKeys = deps.apiKeys ?? [];
   const docsPublic = deps.docsPublic ?? true;
 
@@ -71,9 +71,9 @@ export function createApp(deps: AppDeps): Express {
     tasks.use(rateLimitPerCaller(redis, keys.rateLimitPrefix, deps.rateLimitPerMinute ?? 0));
   }
   tasks.use('/node/dead-letters', createDeadLettersRouter(queue, readRecord));
-  tasks.use('/node', createTasksRouter(nodeBackend, readRecord));
-  tasks.use('/r', createTasksRouter(rBackend, readRecord));
-  tasks.use('/celery', createTasksRouter(nodeBackend, readRecord));
+  tasks.use('/node', createTasksRouter(nodeBackend));
+  tasks.use('/r', createTasksRouter(rBackend));
+  tasks.use('/celery', createTasksRouter(nodeBackend));
   app.use(tasks);
 
   app.use((req, _res, next) => {

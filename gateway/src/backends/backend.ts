@@ -19,6 +19,8 @@ export type Cancelled = { outcome: 'revoked'; record: TaskRecord } | { outcome: 
 
 export interface TaskBackend {
   readonly worker: WorkerKind;
+  /** The record of one of this kind's tasks, or null. */
+  read: RecordReader;
   /** Accepts a task (queues it, or hands it to the R service), or throws a SwitchyardError. */
   submit(submission: TaskSubmission, idempotencyScope?: string): Promise<Submitted>;
   /** Cancels a task: REVOKED at once if it had not started, else its worker is asked to stop it. */

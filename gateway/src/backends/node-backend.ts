@@ -21,6 +21,7 @@ import {
 export function createNodeBackend(queue: NodeQueue, readRecord: RecordReader, logger: Logger): TaskBackend {
   return {
     worker: 'node',
+    read: readRecord,
     async submit({ task, args, options: requested }, idempotencyScope) {
       const options = resolveOptions(NODE_TASKS[task as NodeTaskName].defaults, requested);
       const record = pendingRecord({

@@ -5,21 +5,23 @@
 import { randomUUID } from 'node:crypto';
 import type { KeyLayout, Logger, Redis } from '@switchyard/shared';
 import type { RServiceClient } from '../r-service/client.js';
-import { cancellableRecord, type RecordReader, type TaskBackend } from './backend.js';
+import { cancellableRecord, type TaskBackend } from './backend.js';
+import { createRRecordReader } from './r-records.js';
 
 export interface RBackendDeps {
   redis: Redis;
   keys: KeyLayout;
   resultTtlSeconds: number;
   rService: Pick<RServiceClient, 'submit' | 'cancel'>;
-  readRecord: RecordReader;
   logger: Logger;
 }
 
 export function createRBackend(deps: RBackendDeps): TaskBackend {
   const { redis, keys, rService, logger } = deps;
+  const readRecord = createRRecordReader(redis, keys, deps.resultTtlSeconds, logger);
   return {
     worker: 'r',
+    read: readRecord,
     async submit(submission, idempotencyScope) {
       const taskId = randomUUID();
       const idempotencyKey = idempotencyScope === undefined ? null : keys.idempotency(idempotencyScope);
@@ -40,10 +42,10 @@ export function createRBackend(deps: RBackendDeps): TaskBackend {
       return { taskId, replayed: false };
     },
     async cancel(taskId) {
-      await cancellableRecord(deps.readRecord, 'r', taskId);
+      await cancellableRecord(readRecord, 'r', taskId);
       await rService.cancel(taskId);
       logger.info('cancelled on the R service', { task_id: taskId });
-      const record = await deps.readRecord(taskId);
+      const record = await readRecord(taskId);
       return record?.state === 'REVOKED' ? { outcome: 'revoked', record } : { outcome: 'stopping' };
     },
   };

@@ -6,7 +6,7 @@
 import { Router } from 'express';
 import type { z } from 'zod';
 import { CancelRequest, CollectQuery, ExecuteRequestByWorker, type TaskSubmission } from '@switchyard/shared';
-import { idempotencyScope, taskNotFound, type RecordReader, type TaskBackend } from '../backends/backend.js';
+import { idempotencyScope, taskNotFound, type TaskBackend } from '../backends/backend.js';
 import { validateBody, validateHeader, validateQuery } from '../http/validation.js';
 import { IdempotencyKeyHeader } from '../http/headers.js';
 
@@ -24,7 +24,7 @@ function toSubmission(body: ExecuteBody): TaskSubmission {
   return submission;
 }
 
-export function createTasksRouter(backend: TaskBackend, readRecord: RecordReader): Router {
+export function createTasksRouter(backend: TaskBackend): Router {
   const router = Router();
   const { seed, named } = ExecuteRequestByWorker[backend.worker];
 
@@ -44,7 +44,7 @@ export function createTasksRouter(backend: TaskBackend, readRecord: RecordReader
 
   router.get('/collect', validateQuery(CollectQuery), async (_req, res) => {
     const { task_id: taskId } = res.locals.validated.query as z.infer<typeof CollectQuery>;
-    const record = await readRecord(taskId);
+    const record = await backend.read(taskId);
     if (record === null || record.worker !== backend.worker) throw taskNotFound(backend.worker, taskId);
     res.json(record);
   });
