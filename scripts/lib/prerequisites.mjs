@@ -41,6 +41,11 @@ const NEEDS = {
       commandExists('Rscript') && spawnSync('Rscript', ['-e', 'library(testthat)'], { stdio: 'ignore' }).status === 0,
     packages: ['r-cran-testthat'],
   },
+  // tests/deploy: `docker-compose config` validates docker-compose.yml without a Docker engine.
+  dockerCompose: {
+    check: () => spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0,
+    packages: ['docker-compose'],
+  },
 };
 
 let aptUpdated = false;

@@ -1,0 +1,258 @@
+/**
+ * k8s/, without a cluster: each overlay renders with kustomize (as `kubectl apply -k` would), every
+ * object is valid for the Kubernetes API (types, and no unknown fields), and the cross-references no
+ * schema checks hold (checkManifests). Each check also gets broken manifests, to prove it notices.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { checkManifests, renderKustomization, validateSchemas, type K8sObject } from './support/kubernetes.js';
+import { SERVICES, imageRepository, readRepoFile } from './support/repo.js';
+
+const OVERLAYS = ['k8s/overlays/minikube', 'k8s/overlays/minikube-keda'] as const;
+const rendered = new Map<string, K8sObject[]>();
+
+beforeAll(() => {
+  for (const overlay of [...OVERLAYS, 'k8s/base']) rendered.set(overlay, renderKustomization(overlay));
+});
+
+// The negative cases edit parsed YAML in place, at paths each test knows: untyped on purpose.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Parsed = any;
+
+/** A copy of an overlay's objects, changed by `change`. */
+function mutate(overlay: (typeof OVERLAYS)[number], change: (find: (kind: string, name: string) => Parsed) => void) {
+  const objects = structuredClone(rendered.get(overlay)!);
+  const find = (kind: string, name: string) => {
+    const object = objects.find((o) => o.kind === kind && o.metadata.name.replace(/-[a-z0-9]{10}$/, '') === name);
+    if (!object) throw new Error(`no ${kind}/${name}`);
+    return object;
+  };
+  change(find);
+  return objects;
+}
+
+const container = (deployment: Parsed, name = deployment.metadata.name) =>
+  deployment.spec.template.spec.containers.find((c: { name: string }) => c.name === name);
+
+describe.each(OVERLAYS)('%s', (overlay) => {
+  it('is valid for the Kubernetes API (kubernetes-models types, no unknown fields)', () => {
+    expect(validateSchemas(rendered.get(overlay)!)).toEqual([]);
+  });
+
+  it('has every cross-reference right: selectors, ports, probes, config, env names, addresses, autoscalers', () => {
+    expect(checkManifests(rendered.get(overlay)!)).toEqual([]);
+  });
+});
+
+describe('k8s/', () => {
+  it('base has what the issue lists: namespace, config, Redis with a PVC, three Deployments, PDBs, an HPA', () => {
+    const kinds = rendered.get('k8s/base')!.map((o) => `${o.kind}/${o.metadata.name.replace(/-[a-z0-9]{10}$/, '')}`);
+    expect(kinds).toEqual(
+      expect.arrayContaining([
+        'Namespace/switchyard',
+        'ConfigMap/switchyard-common',
+        'Secret/switchyard-redis',
+        'StatefulSet/redis',
+        'Deployment/gateway',
+        'Deployment/node-worker',
+        'Deployment/r-worker',
+        'PodDisruptionBudget/node-worker',
+        'PodDisruptionBudget/r-worker',
+        'HorizontalPodAutoscaler/gateway',
+      ]),
+    );
+  });
+
+  it('the KEDA overlay scales node-worker on the queue, the plain one does not need KEDA', () => {
+    const kinds = (overlay: string) => rendered.get(overlay)!.map((o) => o.kind);
+    expect(kinds('k8s/overlays/minikube')).not.toContain('ScaledObject');
+    expect(kinds('k8s/overlays/minikube-keda')).toEqual(
+      expect.arrayContaining(['ScaledObject', 'TriggerAuthentication']),
+    );
+  });
+
+  it('docs/minikube.md builds every image the minikube overlay runs, under the name it runs', () => {
+    const docs = readRepoFile('docs/minikube.md');
+    const images = rendered
+      .get('k8s/overlays/minikube')!
+      .flatMap((o) => ((o.spec as Parsed)?.template?.spec?.containers ?? []).map((c: { image: string }) => c.image))
+      .filter((image: string) => image.startsWith('switchyard/'));
+    expect(images.sort()).toEqual(SERVICES.map((s) => `${imageRepository(s)}:local`).sort());
+    for (const image of images) {
+      const service = image.split('/')[1].split(':')[0];
+      expect(docs).toContain(`-t ${image} -f ${service}/Dockerfile`);
+    }
+    for (const overlay of OVERLAYS) expect(docs).toContain(`kubectl apply -k ${overlay}`);
+  });
+});
+
+describe('the Kubernetes checks catch', () => {
+  it('a field the API does not have, and a value of the wrong type', () => {
+    const objects = mutate('k8s/overlays/minikube', (find) => {
+      const gateway = container(find('Deployment', 'gateway'));
+      gateway.readinesProbe = gateway.readinessProbe;
+      container(find('Deployment', 'r-worker')).ports[0].containerPort = '8000';
+    });
+    expect(validateSchemas(objects)).toEqual(
+      expect.arrayContaining([
+        'Deployment/gateway: unknown field spec.template.spec.containers[0].readinesProbe',
+        expect.stringMatching(/^Deployment\/r-worker: .*containerPort must be integer/),
+      ]),
+    );
+  });
+
+  it('a Service or PodDisruptionBudget selector that matches no pod', () => {
+    const objects = mutate('k8s/overlays/minikube', (find) => {
+      find('Service', 'r-worker').spec.selector = { 'app.kubernetes.io/name': 'rworker' };
+      find('PodDisruptionBudget', 'node-worker').spec.selector.matchLabels = { app: 'node-worker' };
+    });
+    expect(checkManifests(objects)).toEqual(
+      expect.arrayContaining([
+        'Service/r-worker: selector {"app.kubernetes.io/name":"rworker"} matches no pod template',
+        'PodDisruptionBudget/node-worker: selector matches no pod template',
+        'Deployment/node-worker container node-worker: no PodDisruptionBudget covers the workers',
+        "Deployment/gateway container gateway: R_SERVICE_URL's Service r-worker does not select r-worker pods",
+      ]),
+    );
+  });
+
+  it('a Service targetPort, probe port or PORT the container does not have', () => {
+    const objects = mutate('k8s/overlays/minikube', (find) => {
+      find('Service', 'gateway').spec.ports[0].targetPort = 'web';
+      container(find('Deployment', 'r-worker')).livenessProbe.httpGet.port = 8080;
+      container(find('Deployment', 'gateway')).ports[0].containerPort = 8080;
+    });
+    expect(checkManifests(objects)).toEqual(
+      expect.arrayContaining([
+        'Service/gateway: targetPort web is not a port of Deployment/gateway',
+        'Deployment/r-worker container r-worker: livenessProbe uses port 8080, which the container does not have',
+        'Deployment/gateway container gateway: listens on PORT 9000, which is not a containerPort',
+      ]),
+    );
+  });
+
+  it('a missing ConfigMap, Secret or key, and an undefined $(VARIABLE)', () => {
+    const objects = mutate('k8s/overlays/minikube', (find) => {
+      const nodeWorker = container(find('Deployment', 'node-worker'));
+      nodeWorker.envFrom[1].configMapRef.name = 'switchyard-worker';
+      nodeWorker.env[0].valueFrom.secretKeyRef.key = 'redis-password';
+      const rWorker = container(find('Deployment', 'r-worker'));
+      rWorker.env[1].value = 'redis://:$(REDIS_PASSWD)@redis:6379/0';
+    });
+    expect(checkManifests(objects)).toEqual(
+      expect.arrayContaining([
+        'Deployment/node-worker container node-worker: envFrom ConfigMap switchyard-worker does not exist',
+        'Deployment/node-worker container node-worker: REDIS_PASSWORD comes from Secret switchyard-redis, which has no key redis-password',
+        'Deployment/r-worker container r-worker: REDIS_URL refers to $(REDIS_PASSWD), which is not defined before it',
+      ]),
+    );
+  });
+
+  it('a variable the service does not read, and a wrong Redis or R service address', () => {
+    const objects = mutate('k8s/overlays/minikube', (find) => {
+      const gateway = container(find('Deployment', 'gateway'));
+      gateway.env.push({ name: 'WORKER_CONCURRENCY', value: '4' });
+      gateway.env.push({ name: 'R_SERVICE_URL', value: 'http://r-worker:9000' });
+      container(find('Deployment', 'node-worker')).env[1].value = 'redis://:$(REDIS_PASSWORD)@redis-master:6379/0';
+    });
+    expect(checkManifests(objects)).toEqual(
+      expect.arrayContaining([
+        'Deployment/gateway container gateway: sets WORKER_CONCURRENCY, which gateway does not read',
+        "Deployment/gateway container gateway: R_SERVICE_URL's port 9000 is not a port of Service r-worker",
+        "Deployment/node-worker container node-worker: REDIS_URL's host redis-master is not a Service",
+      ]),
+    );
+  });
+
+  it('too few replicas, no resources or probes, root, and a grace period shorter than SHUTDOWN_GRACE_MS', () => {
+    const objects = mutate('k8s/overlays/minikube', (find) => {
+      const rWorker = find('Deployment', 'r-worker');
+      rWorker.spec.replicas = 1;
+      rWorker.spec.template.spec.terminationGracePeriodSeconds = 30;
+      const nodeWorker = find('Deployment', 'node-worker');
+      delete container(nodeWorker).resources.limits;
+      delete container(nodeWorker).readinessProbe;
+      delete nodeWorker.spec.template.spec.securityContext.runAsNonRoot;
+    });
+    expect(checkManifests(objects)).toEqual(
+      expect.arrayContaining([
+        'Deployment/r-worker container r-worker: fewer than 2 replicas',
+        'Deployment/r-worker container r-worker: terminationGracePeriodSeconds 30 does not exceed the 35 s a graceful stop may take',
+        'PodDisruptionBudget/r-worker: minAvailable 1 leaves no pod of Deployment/r-worker (1) to evict',
+        'Deployment/node-worker container node-worker: no cpu limit',
+        'Deployment/node-worker container node-worker: no readinessProbe',
+        'Deployment/node-worker container node-worker: runAsNonRoot is not set',
+      ]),
+    );
+  });
+
+  it('Redis without its Secret, persistence or volume claim', () => {
+    const objects = mutate('k8s/overlays/minikube', (find) => {
+      const redis = find('StatefulSet', 'redis');
+      container(redis).args = ['--requirepass', 'hunter2'];
+      delete redis.spec.volumeClaimTemplates;
+    });
+    expect(checkManifests(objects)).toEqual(
+      expect.arrayContaining([
+        'StatefulSet/redis container redis: --requirepass does not come from a Secret',
+        'StatefulSet/redis container redis: AOF persistence is off (--appendonly yes)',
+        'StatefulSet/redis container redis: mounts volume data, which the pod does not have',
+        'StatefulSet/redis container redis: /data is not on a PersistentVolumeClaim of a StatefulSet',
+        "Deployment/gateway container gateway: REDIS_URL's password is not the Secret Redis takes its --requirepass from",
+      ]),
+    );
+  });
+
+  it('an HPA and KEDA on the same Deployment, and an HPA on CPU without CPU requests', () => {
+    const objects = mutate('k8s/overlays/minikube-keda', (find) => {
+      find('HorizontalPodAutoscaler', 'gateway').spec.scaleTargetRef.name = 'node-worker';
+      delete container(find('Deployment', 'node-worker')).resources.requests.cpu;
+    });
+    expect(checkManifests(objects)).toEqual(
+      expect.arrayContaining([
+        'HorizontalPodAutoscaler/gateway: targets Deployment/node-worker, which KEDA also scales',
+        'HorizontalPodAutoscaler/gateway: scales on cpu utilization, but container node-worker requests no cpu',
+      ]),
+    );
+  });
+
+  it('a KEDA trigger on the wrong list, a short address, or a missing Secret', () => {
+    const objects = mutate('k8s/overlays/minikube-keda', (find) => {
+      const trigger = find('ScaledObject', 'node-worker').spec.triggers[0];
+      trigger.metadata.listName = 'switchyard:queue';
+      trigger.metadata.address = 'redis:6379';
+      find('TriggerAuthentication', 'redis-password').spec.secretTargetRef[0].name = 'switchyard-redis-f5k7m9tkfb';
+      find('ConfigMap', 'switchyard-common').data.KEY_PREFIX = 'sy';
+    });
+    expect(checkManifests(objects)).toEqual(
+      expect.arrayContaining([
+        'ScaledObject/node-worker: listName switchyard:queue is not the Node queue sy:node:queue',
+        'ScaledObject/node-worker: address redis:6379 is not a full Service name (KEDA resolves it from its own namespace)',
+        'TriggerAuthentication/redis-password: Secret switchyard-redis-f5k7m9tkfb does not exist',
+      ]),
+    );
+  });
+
+  it('an object without a namespace (the bug of a component added where no namespace is set)', () => {
+    const objects = mutate('k8s/overlays/minikube-keda', (find) => {
+      delete find('ScaledObject', 'node-worker').metadata.namespace;
+    });
+    expect(checkManifests(objects)).toEqual(
+      expect.arrayContaining([
+        "ScaledObject/node-worker: has no namespace: it would land in the current context's namespace",
+        'ScaledObject/node-worker: scaleTargetRef Deployment/node-worker does not exist',
+      ]),
+    );
+  });
+
+  it('a KEDA target that does not exist, with no replicas left on the Deployment', () => {
+    const objects = mutate('k8s/overlays/minikube-keda', (find) => {
+      find('ScaledObject', 'node-worker').spec.scaleTargetRef.name = 'node-workers';
+    });
+    expect(checkManifests(objects)).toEqual(
+      expect.arrayContaining([
+        'ScaledObject/node-worker: scaleTargetRef Deployment/node-workers does not exist',
+        'Deployment/node-worker container node-worker: fewer than 2 replicas',
+      ]),
+    );
+  });
+});
