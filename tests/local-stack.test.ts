@@ -1,0 +1,76 @@
+/**
+ * `npm start` (scripts/start.mjs) as a user runs it: it brings up Redis, the gateway, NODE_WORKERS
+ * Node workers and the R worker, serves the seed flow, restarts a worker that crashes, and stops
+ * everything on Ctrl-C (SIGINT). Ports are free ones, so it never meets a stack already running.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { afterAll, describe, expect, it } from 'vitest';
+import { gatewayClient } from './support/gateway-client.js';
+import { freePort } from './support/redis-server.js';
+import { REPO_ROOT } from './support/services.js';
+import { waitFor } from './support/wait.js';
+
+let stack: ReturnType<typeof spawn> | undefined;
+afterAll(() => {
+  if (stack?.pid !== undefined && stack.exitCode === null) process.kill(-stack.pid, 'SIGKILL');
+});
+
+const workerPids = (output: string) =>
+  [...output.matchAll(/^node-worker-\d+\s*\| (\{.*"msg":"worker started".*\})$/gm)].map(
+    (match) => (JSON.parse(match[1]!) as { pid: number }).pid,
+  );
+
+describe('npm start', () => {
+  it('runs the whole stack, restarts a crashed worker, and stops everything on SIGINT', async () => {
+    const [port, redisPort, rPort] = [await freePort(), await freePort(), await freePort()];
+    stack = spawn(process.execPath, ['scripts/start.mjs'], {
+      cwd: REPO_ROOT,
+      env: {
+        ...process.env,
+        PORT: String(port),
+        REDIS_PORT: String(redisPort),
+        R_PORT: String(rPort),
+        NODE_WORKERS: '2',
+        LONG_TASK_STEP_MS: '50',
+        KEY_PREFIX: 'local-stack-test',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // its own process group, so the cleanup above can reach every child
+    });
+    let output = '';
+    stack.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    stack.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+
+    await waitFor(() => output.includes('[switchyard] up:'), { timeoutMs: 90_000, intervalMs: 200, what: 'the stack' });
+    expect(output).toContain(`docs http://localhost:${port}/docs`);
+    await waitFor(() => workerPids(output).length === 2, { what: 'both workers' });
+
+    const client = gatewayClient(`http://127.0.0.1:${port}`);
+    for (const worker of ['node', 'r'] as const) {
+      await waitFor(async () => (await client.execute(worker, { total: 2 })).status === 202, {
+        timeoutMs: 30_000,
+        what: `${worker} to accept`,
+      });
+      const accepted = await client.execute(worker, { total: 2 });
+      const done = await waitFor(async () => {
+        const record = await client.collect(worker, accepted.taskId!);
+        return record.state === 'SUCCESS' ? record : null;
+      });
+      expect(done.result).toBe(2);
+    }
+
+    const [victim] = workerPids(output);
+    process.kill(victim!, 'SIGKILL');
+    await waitFor(() => /node-worker-\d exited \(SIGKILL\); restarting/.test(output), {
+      what: 'the crash to be noticed',
+    });
+    await waitFor(() => workerPids(output).length === 3, { timeoutMs: 20_000, what: 'the replacement worker' });
+
+    process.kill(stack.pid!, 'SIGINT');
+    const [code] = await once(stack, 'exit');
+    expect(code).toBe(0);
+    expect(output).toContain('[switchyard] stopped');
+    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+  }, 150_000);
+});
