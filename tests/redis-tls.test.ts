@@ -8,16 +8,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gatewayClient } from './support/gateway-client.js';
-import { freePort, startRedisServer, uniquePrefix, type RedisServer, type TlsFiles } from './support/redis-server.js';
+import { freePort, startRedisServer, type RedisServer, type TlsFiles } from './support/redis-server.js';
 import { startService, type ServiceProcess } from './support/services.js';
+import { startStack, type Stack } from './support/stack.js';
 import { waitFor } from './support/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'switchyard-tls-'));
 let redis: RedisServer;
 let tls: TlsFiles;
-let baseUrl: string;
-const services: ServiceProcess[] = [];
+let stack: Stack;
+let untrusting: ServiceProcess | undefined;
 
 /** A private CA and a server certificate for 127.0.0.1 signed by it. */
 function makeCertificates(): TlsFiles {
@@ -75,42 +75,24 @@ beforeAll(async () => {
   tls = makeCertificates();
   redis = await startRedisServer({ tls });
   expect(redis.url.startsWith('rediss://')).toBe(true);
-  const port = await freePort();
-  baseUrl = `http://127.0.0.1:${port}`;
-  const env = {
-    REDIS_URL: redis.url,
-    KEY_PREFIX: uniquePrefix('tls'),
-    LONG_TASK_STEP_MS: '50',
-    NODE_EXTRA_CA_CERTS: tls.caFile,
-  };
-  services.push(
-    startService('node-worker', env),
-    startService('gateway', { ...env, HOST: '127.0.0.1', PORT: String(port) }),
-  );
-  await waitFor(async () => (await fetch(`${baseUrl}/readyz`)).ok, { timeoutMs: 20_000, what: 'gateway over TLS' });
+  stack = await startStack(redis, { label: 'tls', env: { LONG_TASK_STEP_MS: '50', NODE_EXTRA_CA_CERTS: tls.caFile } });
 });
 afterAll(async () => {
-  await Promise.all(services.map((s) => s.stop('SIGKILL')));
+  await stack?.stop();
+  await untrusting?.stop('SIGKILL');
   await redis.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
 describe('Redis over TLS', () => {
   it('the seed flow works with rediss://', async () => {
-    const client = gatewayClient(baseUrl);
-    const accepted = await client.execute('node', { total: 2 });
-    expect(accepted.status).toBe(202);
-    const record = await waitFor(async () => {
-      const current = await client.collect('node', accepted.taskId!);
-      return current.state === 'SUCCESS' ? current : null;
-    });
-    expect(record.result).toBe(2);
+    const seen = await stack.client.runToCompletion('node', { total: 2 });
+    expect(seen.at(-1)).toMatchObject({ state: 'SUCCESS', result: 2 });
   });
 
   it('a gateway that does not trust the CA is not ready', async () => {
     const port = await freePort();
-    const untrusting = startService('gateway', { REDIS_URL: redis.url, HOST: '127.0.0.1', PORT: String(port) });
-    services.push(untrusting);
+    untrusting = startService('gateway', { REDIS_URL: redis.url, HOST: '127.0.0.1', PORT: String(port) });
     await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.ok, {
       what: 'listen',
     });

@@ -38,7 +38,7 @@ describe('execute options', () => {
     const expiresIn = Date.parse(record!.expires_at!) - Date.now();
     expect(expiresIn).toBeGreaterThan(50_000);
     expect(expiresIn).toBeLessThanOrEqual(60_000);
-    const payload = codec.decode(await gateway.redis.hgetBuffer(gateway.keys.job(response.body.task_id), 'msg')) as {
+    const payload = codec.decode((await gateway.redis.hgetBuffer(gateway.keys.job(response.body.task_id), 'msg'))!) as {
       options: object;
     };
     expect(payload.options).toEqual({

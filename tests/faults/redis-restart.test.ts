@@ -7,9 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gatewayClient } from '../support/gateway-client.js';
-import { freePort, startRedisServer, uniquePrefix, type RedisServer } from '../support/redis-server.js';
-import { startService, type ServiceProcess } from '../support/services.js';
+import { startRedisServer, type RedisServer } from '../support/redis-server.js';
+import { startStack, type Stack } from '../support/stack.js';
 import { waitFor } from '../support/wait.js';
 
 const AOF_DIR = mkdtempSync(join(tmpdir(), 'switchyard-aof-'));
@@ -20,36 +19,32 @@ const persistent = (port?: number) =>
   });
 
 let redisServer: RedisServer;
-let baseUrl: string;
-const processes: ServiceProcess[] = [];
+let stack: Stack;
 
 beforeAll(async () => {
   redisServer = await persistent();
-  const port = await freePort();
-  baseUrl = `http://127.0.0.1:${port}`;
-  const env = {
-    REDIS_URL: redisServer.url,
-    KEY_PREFIX: uniquePrefix('aof'),
-    LOG_LEVEL: 'warn',
-    LONG_TASK_STEP_MS: '100',
-    LEASE_MS: '2000',
-    WORKER_CONCURRENCY: '10',
-    CPU_THREADS: '1',
-    REDIS_COMMAND_TIMEOUT_MS: '500',
-  };
-  processes.push(startService('gateway', { ...env, PORT: String(port), HOST: '127.0.0.1' }));
-  processes.push(startService('node-worker', env), startService('node-worker', env));
-  await waitFor(async () => (await fetch(`${baseUrl}/readyz`)).ok, { timeoutMs: 20_000, what: 'gateway' });
+  stack = await startStack(redisServer, {
+    label: 'aof',
+    nodeWorkers: 2,
+    env: {
+      LOG_LEVEL: 'warn',
+      LONG_TASK_STEP_MS: '100',
+      LEASE_MS: '2000',
+      WORKER_CONCURRENCY: '10',
+      CPU_THREADS: '1',
+      REDIS_COMMAND_TIMEOUT_MS: '500',
+    },
+  });
 });
 afterAll(async () => {
-  await Promise.all(processes.map((p) => p.stop('SIGKILL')));
+  await stack?.stop();
   await redisServer.stop();
   rmSync(AOF_DIR, { recursive: true, force: true });
 });
 
 describe('fault: Redis killed and restarted mid-run (AOF on)', () => {
   it('every task accepted with 202 finishes; during the outage the gateway answers 503, then recovers', async () => {
-    const client = gatewayClient(baseUrl);
+    const { client, baseUrl } = stack;
     const accepted: string[] = [];
     const submit = async (count: number) => {
       const replies = await Promise.all(Array.from({ length: count }, () => client.execute('node', { total: 5 })));

@@ -1,0 +1,67 @@
+/**
+ * A Switchyard stack of real processes for end-to-end tests: the gateway, Node workers and
+ * optionally the R service, on free loopback ports, against a given Redis.
+ */
+import { gatewayClient, type GatewayClient } from './gateway-client.js';
+import { freePort, uniquePrefix, type RedisServer } from './redis-server.js';
+import { startService, type ServiceProcess } from './services.js';
+import { waitFor } from './wait.js';
+
+export interface Stack {
+  baseUrl: string;
+  /** What every process got: REDIS_URL, KEY_PREFIX and the caller's settings. */
+  env: Record<string, string>;
+  client: GatewayClient;
+  services: ServiceProcess[];
+  /** The Node worker processes started so far (also in `services`). */
+  workers: ServiceProcess[];
+  /** Starts one more Node worker process. */
+  startWorker(extraEnv?: Record<string, string>): ServiceProcess;
+  stop(): Promise<void>;
+}
+
+export async function startStack(
+  redis: RedisServer,
+  options: { env?: Record<string, string>; nodeWorkers?: number; withR?: boolean; label?: string } = {},
+): Promise<Stack> {
+  const env = { REDIS_URL: redis.url, KEY_PREFIX: uniquePrefix(options.label ?? 'stack'), ...options.env };
+  const services: ServiceProcess[] = [];
+  const workers: ServiceProcess[] = [];
+  const [gatewayPort, rPort] = [await freePort(), await freePort()];
+  const startWorker = (extraEnv: Record<string, string> = {}) => {
+    const worker = startService('node-worker', { ...env, ...extraEnv });
+    services.push(worker);
+    workers.push(worker);
+    return worker;
+  };
+  if (options.withR) {
+    services.push(startService('r-worker', { ...env, HOST: '127.0.0.1', PORT: String(rPort) }));
+  }
+  for (let i = 0; i < (options.nodeWorkers ?? 1); i++) startWorker();
+  services.push(
+    startService('gateway', {
+      ...env,
+      HOST: '127.0.0.1',
+      PORT: String(gatewayPort),
+      R_SERVICE_URL: `http://127.0.0.1:${rPort}`,
+    }),
+  );
+  const baseUrl = `http://127.0.0.1:${gatewayPort}`;
+  const stop = async () => {
+    await Promise.all(services.map((s) => s.stop('SIGKILL')));
+  };
+  try {
+    if (options.withR) {
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${rPort}/health`)).ok, {
+        timeoutMs: 30_000,
+        what: 'the R service',
+      });
+    }
+    await waitFor(async () => (await fetch(`${baseUrl}/readyz`)).ok, { timeoutMs: 20_000, what: 'the gateway' });
+  } catch (error) {
+    const logs = services.map((s) => s.output().slice(-2_000)).join('\n---\n');
+    await stop();
+    throw new Error(`${String(error)}\n${logs}`, { cause: error });
+  }
+  return { baseUrl, env, client: gatewayClient(baseUrl), services, workers, startWorker, stop };
+}
