@@ -18,12 +18,21 @@ function(pr) {
     })
 }
 
-#* Accepts a task {"task_id", "task", "args"}: validates it, writes its PENDING record to Redis, starts
-#* it in a forked child and answers 202 at once. 400 invalid_json, 422 validation_failed,
-#* 409 task_exists, 429 worker_busy (with Retry-After), 503 redis_unavailable.
+#* Accepts a task {"task_id", "task", "args", "options"?}: validates it, writes its PENDING record
+#* (and heartbeat) to Redis, starts it in a forked child and answers 202 at once (a task whose
+#* `expires` has passed is recorded REVOKED instead, also 202). 400 invalid_json,
+#* 422 validation_failed, 409 task_exists, 429 worker_busy (with Retry-After), 503 redis_unavailable.
 #* @post /tasks
 function(req, res) {
   send_answer(res, service$submit_task(req$bodyRaw))
+}
+
+#* Cancels a task this service holds: a running child is killed, a waiting retry dropped; the record
+#* becomes REVOKED and the answer is 200 {"task_id", "state": "REVOKED"}. 409 task_finished (already
+#* terminal), 404 task_not_found (not held here), 422 validation_failed (not a UUID), 503 redis_unavailable.
+#* @delete /tasks/<task_id>
+function(req, res, task_id) {
+  send_answer(res, service$cancel_task(task_id))
 }
 
 #* 200 {"status": "ok", "running": n, "max": m} when Redis answers PING, else 503 redis_unavailable.

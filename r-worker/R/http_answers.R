@@ -1,13 +1,15 @@
 # The answers of the HTTP API. Errors are shaped exactly like the gateway's (shared/src/errors.ts):
 # {"error": {"code": "...", "message": "...", "fields": [{"field": "args.0", "message": "must be ..."}]}}.
-# The codes and their statuses are the gateway's; tests/testthat/test-http_errors.R fails if this
+# The codes and their statuses are the gateway's; tests/testthat/test-http_answers.R fails if this
 # table drifts from HTTP_STATUS_BY_CODE.
 
 http_status_by_code <- c(
   invalid_json = 400L,
   validation_failed = 422L,
   route_not_found = 404L,
+  task_not_found = 404L,
   task_exists = 409L,
+  task_finished = 409L,
   worker_busy = 429L,
   redis_unavailable = 503L,
   internal = 500L

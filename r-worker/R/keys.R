@@ -1,5 +1,6 @@
-# The Redis key layout, as shared/src/keys.ts builds it. The R worker only writes task records;
-# tests/testthat/test-keys.R checks the result against shared/contracts/key-layout.json.
+# The Redis key layout, as shared/src/keys.ts builds it. The R worker writes task records and the
+# heartbeats of the tasks it holds; tests/testthat/test-keys.R checks both against
+# shared/contracts/key-layout.json.
 
 # A prefix may not contain the separator, so keys of two deployments can never collide.
 key_prefix_pattern <- "^[A-Za-z0-9_.-]{1,64}$"
@@ -17,6 +18,9 @@ new_key_layout <- function(prefix) {
   list(
     prefix = prefix,
     # STRING: the MessagePack status record of one task; expires RESULT_TTL_SECONDS after its last write.
-    task = function(task_id) paste0(prefix, ":task:", task_id)
+    task = function(task_id) paste0(prefix, ":task:", task_id),
+    # STRING with a TTL (HEARTBEAT_TTL_SECONDS): present while the R service that accepted the task is
+    # alive and the task is not finished. A non-terminal R record without it belongs to a dead service.
+    r_heartbeat = function(task_id) paste0(prefix, ":r:heartbeat:", task_id)
   )
 }

@@ -1,21 +1,21 @@
 # The task status record (shared/src/status.ts TaskRecord) as the R worker writes it: a MessagePack
-# map under keys$task(task_id), with the schema's required fields in the schema's order (the optional
-# ones, for Node retries and expiry, are left out), re-written whole on every change with
-# SET ... EX RESULT_TTL_SECONDS.
+# map under keys$task(task_id), with every field of the schema in the schema's order, re-written whole
+# on every change with a TTL of RESULT_TTL_SECONDS (through the scripts of redis_scripts.R, so a
+# terminal record is never overwritten and a finished task's heartbeat goes with it).
 #
-# PENDING (parent, before it answers 202) -> STARTED -> PROGRESS ... -> SUCCESS | FAILURE (child);
-# FAILURE is also written by the parent for a child that died without a terminal record.
+# PENDING (service, before it answers 202) -> STARTED -> PROGRESS ... -> SUCCESS | FAILURE, or RETRY
+# (a failed attempt waiting out its backoff) -> STARTED again (child); REVOKED when cancelled or
+# expired, and FAILURE for a child that ended without a terminal record (service).
 
 record_fields <- c(
   "task_id", "worker", "task", "args", "state", "current", "total", "status", "result", "error",
-  "attempts", "created_at", "started_at", "updated_at", "finished_at"
+  "attempts", "max_attempts", "expires_at", "created_at", "started_at", "updated_at", "finished_at"
 )
 
-# A record in one of these states will not change again (TERMINAL_STATES in shared/src/status.ts; the
-# R worker itself ends in SUCCESS or FAILURE, but never overwrites a record another component ended).
+# A record in one of these states will not change again (TERMINAL_STATES in shared/src/status.ts).
 terminal_states <- c("SUCCESS", "FAILURE", "REVOKED")
 
-new_pending_record <- function(task_id, task, args, total, now = iso_now()) {
+new_pending_record <- function(task_id, task, args, total, max_attempts = 1L, expires_at = NULL, now = iso_now()) {
   list(
     task_id = task_id,
     worker = "r",
@@ -28,6 +28,8 @@ new_pending_record <- function(task_id, task, args, total, now = iso_now()) {
     result = NULL,
     error = NULL,
     attempts = 0L,
+    max_attempts = as.integer(max_attempts),
+    expires_at = expires_at,
     created_at = now,
     started_at = NULL,
     updated_at = now,
@@ -44,8 +46,14 @@ update_record <- function(record, ...) {
   record
 }
 
+# A new attempt: the previous attempt's progress and error are cleared.
 mark_started <- function(record, now = iso_now()) {
-  update_record(record, state = "STARTED", attempts = record$attempts + 1L, started_at = now, updated_at = now)
+  attempts <- record$attempts + 1L
+  update_record(
+    record,
+    state = "STARTED", current = 0L, status = if (attempts > 1) sprintf("Started (attempt %d)", attempts) else "Started",
+    result = NULL, error = NULL, attempts = attempts, started_at = now, updated_at = now
+  )
 }
 
 mark_progress <- function(record, current, now = iso_now()) {
@@ -72,6 +80,32 @@ mark_failure <- function(record, error, now = iso_now()) {
   )
 }
 
+# A failed attempt with attempts left; `delay_ms` is the backoff before the next one.
+mark_retry <- function(record, error, delay_ms, now = iso_now()) {
+  update_record(
+    record,
+    state = "RETRY",
+    status = sprintf(
+      "Attempt %d of %d failed; retrying in %s s",
+      record$attempts, record$max_attempts, format_seconds_tenths(delay_ms)
+    ),
+    error = error, updated_at = now
+  )
+}
+
+mark_revoked <- function(record, status, now = iso_now()) {
+  update_record(record, state = "REVOKED", status = status, error = NULL, updated_at = now, finished_at = now)
+}
+
+expired_status <- function(expires_at) {
+  sprintf("Expired at %s before it started", expires_at)
+}
+
+# As JavaScript's (ms / 1000).toFixed(1): halves round up.
+format_seconds_tenths <- function(ms) {
+  sprintf("%.1f", floor(ms / 100 + 0.5) / 10)
+}
+
 is_terminal_record <- function(record) {
   !is.null(record) && isTRUE(record$state %in% terminal_states)
 }
@@ -84,17 +118,44 @@ encode_record <- function(record) {
   msgpack_encode(record[record_fields])
 }
 
-# only_if_new: write only when no record exists (SET NX); returns FALSE when one did.
-write_record <- function(redis, keys, record, ttl_seconds, only_if_new = FALSE) {
-  args <- list("SET", keys$task(record$task_id), encode_record(record), "EX", ttl_seconds)
-  if (only_if_new) {
-    return(!is.null(redis$command(c(args, list("NX")))))
-  }
-  redis$command(args, idempotent = TRUE)
-  TRUE
+# The first record of a task, with its heartbeat when the record is not terminal, unless a record with
+# its id exists (then FALSE, and nothing is written).
+create_record <- function(redis, keys, record, ttl_seconds, heartbeat_ttl_seconds) {
+  task_id <- record$task_id
+  heartbeat <- if (is_terminal_record(record)) 0 else heartbeat_ttl_seconds
+  created <- run_redis_script(
+    redis, "create_record_2", c(keys$task(task_id), keys$r_heartbeat(task_id)),
+    list(encode_record(record), ttl_seconds, heartbeat)
+  )
+  identical(as.numeric(created), 1)
+}
+
+# Replaces the record unless the stored one is terminal (then FALSE); a terminal record also deletes
+# the task's heartbeat. Safe to send twice, so it is retried on a fresh connection after a broken one.
+write_record <- function(redis, keys, record, ttl_seconds) {
+  task_id <- record$task_id
+  written <- run_redis_script(
+    redis, "write_record_2", c(keys$task(task_id), keys$r_heartbeat(task_id)),
+    list(encode_record(record), ttl_seconds, if (is_terminal_record(record)) 1 else 0),
+    idempotent = TRUE
+  )
+  identical(as.numeric(written), 1)
 }
 
 read_record <- function(redis, keys, task_id) {
   bytes <- redis$get_raw(keys$task(task_id))
   if (is.null(bytes)) NULL else msgpack_decode(bytes)
+}
+
+# Sets the heartbeat of every task in `task_ids` (one round trip).
+refresh_heartbeats <- function(redis, keys, task_ids, heartbeat_ttl_seconds) {
+  if (length(task_ids) == 0) {
+    return(invisible(0))
+  }
+  heartbeat_keys <- vapply(task_ids, keys$r_heartbeat, character(1), USE.NAMES = FALSE)
+  invisible(run_redis_script(redis, "refresh_heartbeats_n", heartbeat_keys, list(heartbeat_ttl_seconds), idempotent = TRUE))
+}
+
+delete_heartbeat <- function(redis, keys, task_id) {
+  redis$command(list("DEL", keys$r_heartbeat(task_id)), idempotent = TRUE)
 }

@@ -1,48 +1,111 @@
-# What a forked child does with one task: open its own Redis connection, write STARTED, run the task
-# writing PROGRESS after each step, and end with SUCCESS (the result) or FAILURE (the R error's
-# message). Returns TRUE once that terminal record is written, which tells the parent it need not
-# check the record; a child that dies before then is settled by the parent (see service.R).
+# What a forked child does with one attempt of a task: open its own Redis connection, write STARTED,
+# run the task writing PROGRESS after each step, and end with one record:
+# - SUCCESS with the result;
+# - RETRY when the task raised an R error and attempts are left (the service starts the next attempt
+#   after the backoff), else FAILURE with the error's message ("... (gave up after N attempts)");
+# - FAILURE "soft time limit exceeded (N ms)" when the service interrupted it (SIGINT) at its soft
+#   limit; any other interrupt is a stop of the whole service: FAILURE "worker shut down ...".
+# Soft limits and exhausted attempts are not retried. Every write goes through write_record, so once
+# the record is terminal (the task was cancelled, or a gateway recorded it lost) the child stops.
+#
+# Returns the child's report to the service: list(state, record) of the last record it wrote (without
+# args, which the service has), or NULL when it wrote no terminal or RETRY record; then the service
+# reads the record from Redis instead.
 
 shutdown_message <- "worker shut down before the task finished"
 
-run_task <- function(record, args, redis_url, keys, ttl_seconds, step_ms, logger, connect = redis_connect) {
+soft_limit_message <- function(ms) sprintf("soft time limit exceeded (%s ms)", format_whole(ms))
+hard_limit_message <- function(ms) sprintf("time limit exceeded (%s ms)", format_whole(ms))
+
+# `job`: record (PENDING or RETRY), args, options (resolved), retry_delay_ms (the backoff if this
+# attempt fails), started (when the service started the attempt, in seconds since the epoch: time
+# limits count from then).
+run_task <- function(job, redis_url, keys, ttl_seconds, step_ms, logger, connect = redis_connect, tasks = r_tasks) {
+  record <- job$record
   task_id <- record$task_id
   redis <- tryCatch(connect(redis_url), error = function(e) {
     logger$error("task could not start: no Redis connection", task_id = task_id, error = conditionMessage(e))
     NULL
   })
   if (is.null(redis)) {
-    return(invisible(FALSE))
+    return(invisible(NULL))
   }
   on.exit(redis$close(), add = TRUE)
   save <- function(updated) {
     record <<- updated
-    write_record(redis, keys, record, ttl_seconds)
+    if (!write_record(redis, keys, record, ttl_seconds)) stop(record_ended_condition())
+    invisible(TRUE)
   }
 
-  save(mark_started(record))
-  logger$info("task started", task_id = task_id, task = record$task, pid = Sys.getpid())
-  progress <- function(current, total) {
-    save(mark_progress(record, current))
-    logger$debug("task progress", task_id = task_id, current = current, total = total)
-  }
   outcome <- tryCatch(
     withCallingHandlers(
-      list(ok = TRUE, result = r_tasks[[record$task]]$run(args, list(step_ms = step_ms, progress = progress))),
+      {
+        save(mark_started(record))
+        logger$info("task started", task_id = task_id, task = record$task, attempt = record$attempts, pid = Sys.getpid())
+        progress <- function(current, total) {
+          save(mark_progress(record, current))
+          logger$debug("task progress", task_id = task_id, current = current, total = total)
+        }
+        context <- list(step_ms = step_ms, progress = progress)
+        list(kind = "success", result = tasks[[record$task]]$run(job$args, context))
+      },
       warning = function(w) {
         logger$warn("task warning", task_id = task_id, warning = conditionMessage(w))
         invokeRestart("muffleWarning")
       }
     ),
-    error = function(e) list(ok = FALSE, error = conditionMessage(e)),
-    interrupt = function(e) list(ok = FALSE, error = shutdown_message)
+    record_ended = function(e) list(kind = "ended"),
+    error = function(e) list(kind = "error", error = conditionMessage(e)),
+    interrupt = function(e) list(kind = "interrupt")
   )
-  if (outcome$ok) {
-    save(mark_success(record, outcome$result))
-    logger$info("task succeeded", task_id = task_id, task = record$task)
-  } else {
-    save(mark_failure(record, outcome$error))
-    logger$warn("task failed", task_id = task_id, task = record$task, error = outcome$error)
+  if (outcome$kind == "ended") {
+    logger$warn("task stopped: its record was ended elsewhere (cancelled?)", task_id = task_id)
+    return(invisible(NULL))
   }
-  invisible(TRUE)
+  if (outcome$kind == "interrupt") {
+    # The interrupt may have cut a Redis command short, leaving the reply unread: start afresh.
+    redis$close()
+  }
+  final <- final_record(record, outcome, job)
+  written <- tryCatch(save(final), record_ended = function(e) FALSE)
+  log_outcome(logger, final, job)
+  if (!isTRUE(written)) {
+    return(invisible(NULL))
+  }
+  final["args"] <- list(NULL)
+  invisible(list(state = final$state, record = final))
+}
+
+final_record <- function(record, outcome, job) {
+  if (outcome$kind == "success") {
+    return(mark_success(record, outcome$result))
+  }
+  if (outcome$kind == "interrupt") {
+    soft_ms <- job$options$soft_time_limit_ms
+    elapsed_ms <- (as.numeric(Sys.time()) - job$started) * 1000
+    reason <- if (!is.null(soft_ms) && elapsed_ms >= soft_ms) soft_limit_message(soft_ms) else shutdown_message
+    return(mark_failure(record, reason))
+  }
+  failed <- record$attempts
+  max_attempts <- job$options$max_attempts
+  if (failed < max_attempts) {
+    return(mark_retry(record, outcome$error, job$retry_delay_ms))
+  }
+  mark_failure(record, if (max_attempts > 1) sprintf("%s (gave up after %d attempts)", outcome$error, failed) else outcome$error)
+}
+
+log_outcome <- function(logger, record, job) {
+  fields <- list(task_id = record$task_id, task = record$task, attempt = record$attempts)
+  switch(record$state,
+    SUCCESS = do.call(logger$info, c(list("task succeeded"), fields)),
+    RETRY = do.call(logger$warn, c(list("task attempt failed; retrying", error = record$error, delay_ms = job$retry_delay_ms), fields)),
+    do.call(logger$warn, c(list("task failed", error = record$error), fields))
+  )
+}
+
+record_ended_condition <- function() {
+  structure(
+    class = c("record_ended", "error", "condition"),
+    list(message = "the task's record is already terminal", call = NULL)
+  )
 }

@@ -1,7 +1,8 @@
-# Validation of POST /tasks bodies: {"task_id": "<uuid>", "task": "<name>", "args": [...]}, with the
-# argument rules of shared/src/tasks.ts R_TASKS (the gateway checks the same rules first). Every
-# problem is reported as {field, message}, field a dotted path ("args.1.x.0"), message what must be
-# true. The limits mirror TASK_LIMITS; tests/testthat/test-validate.R fails if they drift.
+# Validation of POST /tasks bodies: {"task_id": "<uuid>", "task": "<name>", "args": [...],
+# "options": {...}}, with the argument rules of shared/src/tasks.ts R_TASKS and the option rules of
+# options.R (the gateway checks the same rules first); and of the task id in DELETE /tasks/<task_id>.
+# Every problem is reported as {field, message}, field a dotted path ("args.1.x.0"), message what must
+# be true. The limits mirror TASK_LIMITS; tests/testthat/test-validate.R fails if they drift.
 
 task_limits <- list(
   max_total = 10000,
@@ -19,9 +20,10 @@ uuid_pattern <- paste0(
 )
 predictor_name_pattern <- "^[A-Za-z][A-Za-z0-9_.]{0,63}$"
 
-# Returns list(request = list(task_id, task, args)) or list(error = <http answer>). The args come back
-# normalised for both the task and the status record: arrays as I(<double vector>) (so a one-item
-# array stays an array in MessagePack), the predictor columns as a named list of those.
+# Returns list(request = list(task_id, task, args, options)) or list(error = <http answer>). The args
+# come back normalised for both the task and the status record: arrays as I(<double vector>) (so a
+# one-item array stays an array in MessagePack), the predictor columns as a named list of those.
+# `options` is what the request asked for (an empty list when it gave none), not yet resolved.
 validate_task_request <- function(body_raw) {
   body <- parse_json_body(body_raw)
   if (inherits(body, "invalid_json")) {
@@ -35,8 +37,8 @@ validate_task_request <- function(body_raw) {
   task_id <- body$task_id
   if (!has_field(body, "task_id")) {
     problems$add("task_id", "is required")
-  } else if (!is_json_string(task_id) || !grepl(uuid_pattern, task_id)) {
-    problems$add("task_id", "must be a task id as returned by execute (a UUID)")
+  } else if (!is_task_id(task_id)) {
+    problems$add("task_id", task_id_rule)
   }
   task <- body$task
   known_task <- FALSE
@@ -55,13 +57,31 @@ validate_task_request <- function(body_raw) {
   } else if (known_task) {
     args <- r_task_arg_rules[[task]](body$args, problems)
   }
-  for (extra in setdiff(names(body), c("task_id", "task", "args"))) {
+  options <- list()
+  if (has_field(body, "options")) {
+    options <- validate_task_options(body$options, problems)
+  }
+  for (extra in setdiff(names(body), c("task_id", "task", "args", "options"))) {
     problems$add(extra, "is not an allowed field")
   }
   if (problems$count() > 0) {
     return(list(error = validation_error(problems$all())))
   }
-  list(request = list(task_id = task_id, task = task, args = args))
+  list(request = list(task_id = task_id, task = task, args = args, options = options))
+}
+
+task_id_rule <- "must be a task id as returned by execute (a UUID)"
+
+is_task_id <- function(x) {
+  is_json_string(x) && !is.na(x) && grepl(uuid_pattern, x)
+}
+
+# The task id of DELETE /tasks/<task_id>: NULL when it is one, else the 422 answer.
+validate_task_id <- function(task_id) {
+  if (is_task_id(task_id)) {
+    return(NULL)
+  }
+  validation_error(list(list(field = "task_id", message = task_id_rule)))
 }
 
 validation_error <- function(fields) {

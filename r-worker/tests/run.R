@@ -13,6 +13,7 @@ tests_dir <- local({
 # not wait 10 s at exit for children it thinks are still running.
 Sys.setenv(PROCESSX_NOTIFY_OLD_SIGCHLD = "true")
 
+testthat::set_max_fails(Inf)
 results <- testthat::test_dir(
   file.path(tests_dir, "testthat"),
   reporter = testthat::ProgressReporter$new(show_praise = FALSE),

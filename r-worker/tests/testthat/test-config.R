@@ -9,6 +9,16 @@ test_that("defaults apply when no variable is set", {
   expect_identical(config$max_concurrent_tasks, 4)
   expect_identical(config$long_task_step_ms, 1000)
   expect_identical(config$shutdown_grace_ms, 25000)
+  expect_identical(config$heartbeat_ttl_seconds, 15)
+})
+
+test_that("HEARTBEAT_TTL_SECONDS is read, and must be a whole number between 3 and 300", {
+  expect_identical(read_config(c(HEARTBEAT_TTL_SECONDS = "3"))$heartbeat_ttl_seconds, 3)
+  expect_identical(read_config(c(HEARTBEAT_TTL_SECONDS = "300"))$heartbeat_ttl_seconds, 300)
+  for (bad in c("2", "301", "1.5", "ten", "")) {
+    error <- tryCatch(read_config(c(HEARTBEAT_TTL_SECONDS = bad)), config_error = function(e) conditionMessage(e))
+    expect_match(error, sprintf('HEARTBEAT_TTL_SECONDS must be a whole number between 3 and 300 (got "%s")', bad), fixed = TRUE)
+  }
 })
 
 test_that("set variables are read and trimmed", {

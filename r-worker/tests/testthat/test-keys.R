@@ -5,6 +5,12 @@ test_that("the R task key is exactly the TypeScript one from key-layout.json", {
   expect_identical(keys$task(layout$task_id), layout$keys$task)
 })
 
+test_that("the R heartbeat key is exactly the TypeScript rHeartbeat from key-layout.json", {
+  keys <- new_key_layout(layout$prefix)
+  expect_false(is.null(layout$keys$rHeartbeat))
+  expect_identical(keys$r_heartbeat(layout$task_id), layout$keys$rHeartbeat)
+})
+
 test_that("the R prefix rule is the TypeScript KEY_PREFIX_PATTERN", {
   source_lines <- shared_source("keys.ts")
   declared <- grep("KEY_PREFIX_PATTERN = /", source_lines, value = TRUE)

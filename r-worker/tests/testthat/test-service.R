@@ -1,53 +1,11 @@
-# The service in-process (no HTTP, no port), with a real Redis and real forked children.
+# The service in-process (no HTTP, no port), with a real Redis and real forked children: accepting and
+# cancelling tasks, health, shutdown. Time limits, retries and heartbeats: test-supervisor.R.
 server <- start_redis_server()
-
-test_config <- function(...) {
-  config <- list(
-    redis_url = server$url, key_prefix = new_test_prefix(), result_ttl_seconds = 600, log_level = "error",
-    host = "127.0.0.1", port = 0, max_concurrent_tasks = 2, long_task_step_ms = 10, shutdown_grace_ms = 1000
-  )
-  modifyList(config, list(...))
-}
-
-# Closed when the calling test ends, its children killed and collected first.
-new_test_service <- function(config = test_config(), ...) {
-  redis <- redis_connect(config$redis_url, use_redux = FALSE)
-  service <- new_service(config, redis, silent_logger, ...)
-  withr::defer({
-    kill_children(service$pool)
-    wait_for(function() {
-      reap_children(service$pool)
-      service$running() == 0
-    }, what = "the test's children to end")
-    redis$close()
-  }, envir = parent.frame())
-  list(service = service, redis = redis, keys = new_key_layout(config$key_prefix), config = config)
-}
-
-submit <- function(service, task_id, task, args) {
-  body <- jsonlite::toJSON(list(task_id = task_id, task = task, args = args), auto_unbox = TRUE)
-  service$submit_task(charToRaw(as.character(body)))
-}
-
-wait_for_state <- function(setup, task_id, states, timeout = 10) {
-  wait_for(function() {
-    record <- read_record(setup$redis, setup$keys, task_id)
-    setup$service$settle_ended_children()
-    if (!is.null(record) && record$state %in% states) record else NULL
-  }, timeout = timeout, what = sprintf("task %s to reach %s", task_id, paste(states, collapse = "/")))
-}
-
-child_pid_of <- function(setup, task_id) {
-  for (info in setup$service$pool$children) {
-    if (identical(info$record$task_id, task_id)) return(info$pid)
-  }
-  NULL
-}
 
 test_that("the PENDING record is in Redis before submit_task answers 202", {
   started <- NULL
-  setup <- new_test_service(start_child = function(record, args) {
-    started <<- record
+  setup <- new_test_service(test_config(server$url), start_child = function(job) {
+    started <<- job$record
     99999L
   })
   task_id <- new_task_id()
@@ -68,7 +26,7 @@ test_that("the PENDING record is in Redis before submit_task answers 202", {
 })
 
 test_that("a submitted long_task runs in a child to SUCCESS", {
-  setup <- new_test_service()
+  setup <- new_test_service(test_config(server$url))
   task_id <- new_task_id()
   expect_identical(submit(setup$service, task_id, "long_task", list(3))$status, 202L)
   record <- wait_for_state(setup, task_id, c("SUCCESS", "FAILURE"))
@@ -78,7 +36,7 @@ test_that("a submitted long_task runs in a child to SUCCESS", {
 })
 
 test_that("single-step tasks have total 1, and summary_stats runs to SUCCESS", {
-  setup <- new_test_service()
+  setup <- new_test_service(test_config(server$url))
   task_id <- new_task_id()
   submit(setup$service, task_id, "summary_stats", list(c(1, 2, 3, 4, 100)))
   record <- wait_for_state(setup, task_id, c("SUCCESS", "FAILURE"))
@@ -87,7 +45,7 @@ test_that("single-step tasks have total 1, and summary_stats runs to SUCCESS", {
 })
 
 test_that("a second submit with the same task id is 409 task_exists and leaves the record alone", {
-  setup <- new_test_service(start_child = function(record, args) 99999L)
+  setup <- new_test_service(test_config(server$url), start_child = function(job) 99999L)
   task_id <- new_task_id()
   submit(setup$service, task_id, "long_task", list(3))
   before <- setup$redis$get_raw(setup$keys$task(task_id))
@@ -98,7 +56,7 @@ test_that("a second submit with the same task id is 409 task_exists and leaves t
 })
 
 test_that("an invalid request is 422 and writes nothing", {
-  setup <- new_test_service()
+  setup <- new_test_service(test_config(server$url))
   task_id <- new_task_id()
   answer <- submit(setup$service, task_id, "long_task", list(0))
   expect_identical(answer$status, 422L)
@@ -107,7 +65,7 @@ test_that("an invalid request is 422 and writes nothing", {
 })
 
 test_that("at MAX_CONCURRENT_TASKS running, a task is refused with 429, Retry-After, and nothing written", {
-  setup <- new_test_service(test_config(max_concurrent_tasks = 1, long_task_step_ms = 100))
+  setup <- new_test_service(test_config(server$url, max_concurrent_tasks = 1, long_task_step_ms = 100))
   first <- new_task_id()
   expect_identical(submit(setup$service, first, "long_task", list(100))$status, 202L)
   second <- new_task_id()
@@ -122,7 +80,7 @@ test_that("at MAX_CONCURRENT_TASKS running, a task is refused with 429, Retry-Af
 })
 
 test_that("a child killed with SIGKILL leaves FAILURE 'worker lost', not PROGRESS", {
-  setup <- new_test_service(test_config(long_task_step_ms = 50))
+  setup <- new_test_service(test_config(server$url, long_task_step_ms = 50))
   task_id <- new_task_id()
   submit(setup$service, task_id, "long_task", list(200))
   wait_for_state(setup, task_id, "PROGRESS")
@@ -136,7 +94,7 @@ test_that("a child killed with SIGKILL leaves FAILURE 'worker lost', not PROGRES
 })
 
 test_that("a child that could not be started gets 500 internal and its PENDING record is removed", {
-  setup <- new_test_service(start_child = function(record, args) stop("fork failed"))
+  setup <- new_test_service(test_config(server$url), start_child = function(job) stop("fork failed"))
   task_id <- new_task_id()
   answer <- submit(setup$service, task_id, "long_task", list(1))
   expect_identical(answer$status, 500L)
@@ -145,11 +103,11 @@ test_that("a child that could not be started gets 500 internal and its PENDING r
 })
 
 test_that("health is 200 with running and max while Redis answers, 503 redis_unavailable when it does not", {
-  setup <- new_test_service(test_config(max_concurrent_tasks = 3))
+  setup <- new_test_service(test_config(server$url, max_concurrent_tasks = 3))
   answer <- setup$service$health()
   expect_identical(answer$status, 200L)
   expect_identical(answer$body, list(status = "ok", running = 0L, max = 3))
-  unreachable <- test_config(redis_url = sprintf("redis://127.0.0.1:%d", free_port()))
+  unreachable <- test_config(sprintf("redis://127.0.0.1:%d", free_port()))
   redis <- redis_connect(unreachable$redis_url, use_redux = FALSE, connect_now = FALSE)
   on.exit(redis$close(), add = TRUE)
   down <- new_service(unreachable, redis, silent_logger)
@@ -162,7 +120,7 @@ test_that("health is 200 with running and max while Redis answers, 503 redis_una
 })
 
 test_that("shutdown lets a task that ends within the grace period finish, and kills and fails the rest", {
-  setup <- new_test_service(test_config(long_task_step_ms = 50))
+  setup <- new_test_service(test_config(server$url, long_task_step_ms = 50))
   quick <- new_task_id()
   slow <- new_task_id()
   submit(setup$service, quick, "long_task", list(2))

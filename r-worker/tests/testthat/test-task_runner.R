@@ -7,70 +7,153 @@ recording_client <- function(url) {
   written <- list()
   command <- client$command
   client$command <- function(args, idempotent = FALSE) {
-    if (identical(args[[1]], "SET")) written[[length(written) + 1L]] <<- msgpack_decode(args[[3]])
+    if (identical(args[[1]], "EVAL") && grepl("^--\\[\\[ Replace", args[[2]])) written[[length(written) + 1L]] <<- msgpack_decode(args[[6]])
     command(args, idempotent)
   }
   client$written <- function() written
   client
 }
 
-run_with <- function(task, args, total, logger = silent_logger) {
-  keys <- new_key_layout(new_test_prefix())
-  record <- new_pending_record(new_task_id(), task, args, total)
-  client <- recording_client(server$url)
-  finished <- run_task(record, args, server$url, keys, 60, 0, logger, connect = function(url) client)
-  expect_true(finished) # the final record is written, whether SUCCESS or FAILURE
-  list(written = client$written(), keys = keys, task_id = record$task_id, redis = redis_connect(server$url, use_redux = FALSE))
+new_job <- function(task, args, total, options = resolve_task_options(r_tasks[[task]]$defaults), record = NULL, retry_delay_ms = 100) {
+  record <- record %or% new_pending_record(new_task_id(), task, args, total, options$max_attempts, options$expires_at)
+  list(record = record, args = args, options = options, retry_delay_ms = retry_delay_ms, started = as.numeric(Sys.time()))
 }
 
-test_that("long_task writes STARTED, a PROGRESS per step, then SUCCESS with the result", {
-  run <- run_with("long_task", list(3), 3)
-  on.exit(run$redis$close(), add = TRUE)
+run_with <- function(job, logger = silent_logger, tasks = r_tasks, keys = new_key_layout(new_test_prefix())) {
+  client <- recording_client(server$url)
+  redis <- redis_connect(server$url, use_redux = FALSE)
+  withr::defer(redis$close(), envir = parent.frame())
+  if (is.null(read_record(redis, keys, job$record$task_id))) write_record(redis, keys, job$record, 60)
+  report <- run_task(job, server$url, keys, 60, 0, logger, connect = function(url) client, tasks = tasks)
+  list(
+    report = report, written = client$written(), keys = keys, task_id = job$record$task_id, redis = redis,
+    final = read_record(redis, keys, job$record$task_id)
+  )
+}
+
+
+test_that("long_task writes STARTED, a PROGRESS per step, then SUCCESS with the result, and reports it", {
+  run <- run_with(new_job("long_task", list(3), 3))
   states <- vapply(run$written, function(r) r$state, "")
   expect_identical(states, c("STARTED", "PROGRESS", "PROGRESS", "PROGRESS", "SUCCESS"))
   expect_identical(vapply(run$written[2:4], function(r) r$current, 1L), 1:3)
+  expect_identical(run$written[[1]]$status, "Started")
   expect_identical(run$written[[3]]$status, "Step 2 of 3")
-  final <- read_record(run$redis, run$keys, run$task_id)
+  final <- run$final
   expect_identical(final$state, "SUCCESS")
   expect_identical(final$result, 3L)
   expect_identical(final$current, 3L)
   expect_identical(final$attempts, 1L)
+  expect_identical(final$max_attempts, 3L)
+  expect_null(final$expires_at)
   expect_identical(final$worker, "r")
   expect_identical(final$status, "Task completed!")
   expect_false(is.null(final$started_at))
   expect_identical(final$finished_at, final$updated_at)
   expect_null(final$error)
+  expect_identical(run$report$state, "SUCCESS")
+  expect_null(run$report$record$args) # the service has the args; the report stays small
+  expect_identical(run$report$record$result, 3)
 })
 
 test_that("lm_fit's result is stored as a map of coefficients and numbers", {
-  run <- run_with("lm_fit", list(I(c(2.1, 3.9, 6.2, 7.8, 10.1)), list(x = I(c(1, 2, 3, 4, 5)))), 1)
-  on.exit(run$redis$close(), add = TRUE)
-  final <- read_record(run$redis, run$keys, run$task_id)
-  expect_identical(final$state, "SUCCESS")
-  expect_identical(names(final$result), c("coefficients", "r_squared", "adj_r_squared", "n"))
-  expect_equal(final$result$coefficients$x, 1.99, tolerance = 1e-9)
-  expect_identical(final$args, list(list(2.1, 3.9, 6.2, 7.8, 10.1), list(x = list(1L, 2L, 3L, 4L, 5L))))
+  run <- run_with(new_job("lm_fit", list(I(c(2.1, 3.9, 6.2, 7.8, 10.1)), list(x = I(c(1, 2, 3, 4, 5)))), 1))
+  expect_identical(run$final$state, "SUCCESS")
+  expect_identical(names(run$final$result), c("coefficients", "r_squared", "adj_r_squared", "n"))
+  expect_equal(run$final$result$coefficients$x, 1.99, tolerance = 1e-9)
+  expect_identical(run$final$args, list(list(2.1, 3.9, 6.2, 7.8, 10.1), list(x = list(1L, 2L, 3L, 4L, 5L))))
 })
 
-test_that("an R error in the task becomes FAILURE with the error's message, logged with the task id", {
+test_that("an R error with no attempts left is FAILURE with the error's message, logged with the task id", {
   logger <- new_test_logger()
-  run <- run_with("lm_fit", list(I(c(1, 2, 3)), list(x = I(c(1, 2, 3, 4)))), 1, logger)
-  on.exit(run$redis$close(), add = TRUE)
-  final <- read_record(run$redis, run$keys, run$task_id)
+  run <- run_with(new_job("lm_fit", list(I(c(1, 2, 3)), list(x = I(c(1, 2, 3, 4)))), 1), logger)
+  final <- run$final
   expect_identical(final$state, "FAILURE")
   expect_identical(final$status, "Task failed")
   expect_identical(final$error, "every predictor column must hold as many values as y (3); x holds 4")
   expect_null(final$result)
   expect_false(is.null(final$finished_at))
+  expect_identical(run$report$state, "FAILURE")
   failed <- Filter(function(line) line$msg == "task failed", logger$lines())
   expect_length(failed, 1)
   expect_identical(failed[[1]]$task_id, run$task_id)
 })
 
+test_that("an R error with attempts left is RETRY with the message, the attempt and the wait", {
+  logger <- new_test_logger()
+  tasks <- tasks_with(function(args, context) stop("flaky"))
+  options <- resolve_task_options(r_tasks$long_task$defaults, list(max_attempts = 3))
+  run <- run_with(new_job("long_task", list(2), 2, options, retry_delay_ms = 1250), logger, tasks)
+  expect_identical(
+    run$final[c("state", "status", "error", "attempts", "finished_at")],
+    list(state = "RETRY", status = "Attempt 1 of 3 failed; retrying in 1.3 s", error = "flaky", attempts = 1L, finished_at = NULL)
+  )
+  expect_identical(run$report$state, "RETRY")
+  retrying <- Filter(function(line) line$msg == "task attempt failed; retrying", logger$lines())
+  expect_identical(retrying[[1]]$delay_ms, 1250L)
+  expect_identical(retrying[[1]]$task_id, run$task_id)
+})
+
+test_that("the next attempt starts from the RETRY record: STARTED with attempts + 1, and the last one gives up", {
+  tasks <- tasks_with(function(args, context) stop("still broken"))
+  options <- resolve_task_options(r_tasks$long_task$defaults, list(max_attempts = 2))
+  first <- run_with(new_job("long_task", list(2), 2, options), tasks = tasks)
+  retry <- first$final
+  second <- run_with(new_job("long_task", list(2), 2, options, record = retry), tasks = tasks, keys = first$keys)
+  expect_identical(second$written[[1]][c("state", "status", "attempts", "error")], list(state = "STARTED", status = "Started (attempt 2)", attempts = 2L, error = NULL))
+  expect_identical(
+    second$final[c("state", "error", "attempts")],
+    list(state = "FAILURE", error = "still broken (gave up after 2 attempts)", attempts = 2L)
+  )
+})
+
+test_that("an interrupt after the soft limit is FAILURE 'soft time limit exceeded', not retried", {
+  tasks <- tasks_with(function(args, context) {
+    context$progress(1, 2)
+    tools::pskill(Sys.getpid(), tools::SIGINT) # what the service sends at the soft limit
+    Sys.sleep(5)
+  })
+  options <- resolve_task_options(r_tasks$long_task$defaults, list(soft_time_limit_ms = 1))
+  job <- new_job("long_task", list(2), 2, options)
+  job$started <- job$started - 0.01
+  run <- run_with(job, tasks = tasks)
+  expect_identical(run$final[c("state", "error", "current", "attempts")], list(state = "FAILURE", error = "soft time limit exceeded (1 ms)", current = 1L, attempts = 1L))
+  expect_identical(run$report$state, "FAILURE")
+})
+
+test_that("an interrupt before any soft limit is a stop of the service: FAILURE 'worker shut down'", {
+  tasks <- tasks_with(function(args, context) {
+    tools::pskill(Sys.getpid(), tools::SIGINT)
+    Sys.sleep(5)
+  })
+  run <- run_with(new_job("long_task", list(2), 2), tasks = tasks)
+  expect_identical(run$final[c("state", "error")], list(state = "FAILURE", error = shutdown_message))
+})
+
+test_that("the task stops when its record was ended elsewhere (cancelled), and reports nothing", {
+  keys <- new_key_layout(new_test_prefix())
+  steps <- 0
+  job <- new_job("long_task", list(5), 5)
+  tasks <- tasks_with(function(args, context) {
+    for (i in 1:5) {
+      steps <<- i
+      if (i == 2) {
+        redis <- redis_connect(server$url, use_redux = FALSE)
+        write_record(redis, keys, mark_revoked(job$record, "Cancelled while running"), 60)
+        redis$close()
+      }
+      context$progress(i, 5)
+    }
+  })
+  run <- run_with(job, tasks = tasks, keys = keys)
+  expect_null(run$report)
+  expect_identical(steps, 2L)
+  expect_identical(run$final$state, "REVOKED")
+})
+
 test_that("every log line about the task carries its task id", {
   logger <- new_test_logger()
-  run <- run_with("long_task", list(2), 2, logger)
-  on.exit(run$redis$close(), add = TRUE)
+  run <- run_with(new_job("long_task", list(2), 2), logger)
   lines <- logger$lines()
   expect_true(length(lines) >= 3)
   expect_true(all(vapply(lines, function(line) identical(line$task_id, run$task_id), logical(1))))
@@ -78,11 +161,11 @@ test_that("every log line about the task carries its task id", {
 
 test_that("without a Redis connection the child logs the failure and writes nothing", {
   logger <- new_test_logger()
-  record <- new_pending_record(new_task_id(), "long_task", list(1), 1)
-  result <- run_task(record, list(1), "redis://127.0.0.1:1", new_key_layout("x"), 60, 0, logger,
+  job <- new_job("long_task", list(1), 1)
+  result <- run_task(job, "redis://127.0.0.1:1", new_key_layout("x"), 60, 0, logger,
     connect = function(url) stop(redis_error("cannot connect"))
   )
-  expect_false(result)
+  expect_null(result)
   expect_identical(logger$lines()[[1]]$msg, "task could not start: no Redis connection")
-  expect_identical(logger$lines()[[1]]$task_id, record$task_id)
+  expect_identical(logger$lines()[[1]]$task_id, job$record$task_id)
 })

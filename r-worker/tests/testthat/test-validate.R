@@ -23,7 +23,33 @@ test_that("every task has argument rules, and only tasks do", {
 test_that("a valid long_task request is accepted with its args normalised", {
   result <- validate_task_request(body(task_id = task_id, task = "long_task", args = list(3)))
   expect_null(result$error)
-  expect_identical(result$request, list(task_id = task_id, task = "long_task", args = list(3)))
+  expect_identical(result$request, list(task_id = task_id, task = "long_task", args = list(3), options = list()))
+})
+
+test_that("options are checked with the task and come back as given", {
+  result <- validate_task_request(body(
+    task_id = task_id, task = "long_task", args = list(3),
+    options = list(max_attempts = 2, backoff = list(type = "fixed", delay_ms = 10))
+  ))
+  expect_null(result$error)
+  expect_identical(result$request$options, list(max_attempts = 2, backoff = list(type = "fixed", delay_ms = 10, jitter = TRUE)))
+  bad <- validate_task_request(body(task_id = task_id, task = "long_task", args = list(0), options = list(max_attempts = 0, nope = TRUE)))
+  expect_identical(bad$error$status, 422L)
+  expect_identical(fields_of(bad), c(
+    "args.0 must be a whole number between 1 and 10000",
+    "options.max_attempts must be a whole number between 1 and 10",
+    "options.nope is not an allowed field"
+  ))
+  expect_identical(fields_of(validate_task_request(body(task_id = task_id, task = "long_task", args = list(1), options = NULL))), "options must be an object")
+})
+
+test_that("the task id of a cancel must be a UUID, else 422 naming task_id", {
+  expect_null(validate_task_id(task_id))
+  for (bad in list("abc", "", "0b6f1c7e-3d2a-4e5f-8a9b-1c2d3e4f5a6", paste0(task_id, "x"), NA_character_)) {
+    answer <- validate_task_id(bad)
+    expect_identical(answer$status, 422L)
+    expect_identical(answer$body$error$fields, list(list(field = "task_id", message = "must be a task id as returned by execute (a UUID)")))
+  }
 })
 
 test_that("lm_fit and summary_stats arrays become I() vectors, so one-item arrays stay arrays", {
