@@ -133,3 +133,130 @@ test_that("shutdown lets a task that ends within the grace period finish, and ki
   expect_identical(slow_record$state, "FAILURE")
   expect_identical(slow_record$error, "worker shut down before the task finished")
 })
+
+test_that("the PENDING record carries max_attempts and expires_at, and the task's heartbeat is set with it", {
+  setup <- new_test_service(test_config(server$url, heartbeat_ttl_seconds = 9), start_child = function(job) 99999L)
+  plain <- new_task_id()
+  submit(setup$service, plain, "long_task", list(3))
+  record <- read_record(setup$redis, setup$keys, plain)
+  expect_identical(record$max_attempts, 3L) # long_task's default
+  expect_true("expires_at" %in% names(record))
+  expect_null(record$expires_at)
+  ttl <- setup$redis$command(list("TTL", setup$keys$r_heartbeat(plain)))
+  expect_true(ttl > 5 && ttl <= 9)
+
+  with_options <- new_task_id()
+  before <- as.numeric(Sys.time())
+  answer <- submit(setup$service, with_options, "summary_stats", list(c(1, 2)), options = list(max_attempts = 4, expires = 3600))
+  expect_identical(answer$status, 202L)
+  record <- read_record(setup$redis, setup$keys, with_options)
+  expect_identical(names(record), record_fields)
+  expect_identical(record$max_attempts, 4L)
+  expires <- parse_iso_datetime(record$expires_at)
+  expect_true(expires >= before + 3600 - 0.001 && expires <= as.numeric(Sys.time()) + 3600)
+})
+
+test_that("bad options are 422 naming options.<key>, and nothing is written", {
+  setup <- new_test_service(test_config(server$url), start_child = function(job) 99999L)
+  task_id <- new_task_id()
+  answer <- submit(setup$service, task_id, "long_task", list(3), options = list(retries = 2, soft_time_limit_ms = 20, time_limit_ms = 10))
+  expect_identical(answer$status, 422L)
+  expect_identical(answer$body$error$fields, list(
+    list(field = "options.retries", message = "is not an allowed field"),
+    list(field = "options.soft_time_limit_ms", message = "must not be longer than time_limit_ms")
+  ))
+  expect_null(read_record(setup$redis, setup$keys, task_id))
+  expect_false(heartbeat_exists(setup, task_id))
+})
+
+test_that("a task whose expires has passed is recorded REVOKED at once, answered 202, and never started", {
+  started <- 0
+  setup <- new_test_service(test_config(server$url, max_concurrent_tasks = 1), start_child = function(job) {
+    started <<- started + 1
+    99999L
+  })
+  submit(setup$service, new_task_id(), "long_task", list(3)) # the only slot is taken: expiry needs none
+  task_id <- new_task_id()
+  answer <- submit(setup$service, task_id, "long_task", list(3), options = list(expires = "2020-01-01T00:00:00+01:00"))
+  expect_identical(answer$status, 202L)
+  expect_identical(answer$body, list(task_id = task_id, status = "created"))
+  record <- read_record(setup$redis, setup$keys, task_id)
+  expect_identical(
+    record[c("state", "status", "error", "attempts", "expires_at", "started_at")],
+    list(state = "REVOKED", status = "Expired at 2019-12-31T23:00:00.000Z before it started", error = NULL, attempts = 0L, expires_at = "2019-12-31T23:00:00.000Z", started_at = NULL)
+  )
+  expect_identical(record$finished_at, record$created_at)
+  expect_false(heartbeat_exists(setup, task_id))
+  expect_identical(started, 1)
+  expect_identical(submit(setup$service, task_id, "long_task", list(3), options = list(expires = "2020-01-01T00:00:00Z"))$status, 409L)
+})
+
+test_that("cancel of a running task kills its child, records REVOKED and answers 200; never 'worker lost' after", {
+  setup <- new_test_service(test_config(server$url, long_task_step_ms = 50))
+  task_id <- new_task_id()
+  submit(setup$service, task_id, "long_task", list(200))
+  wait_for_state(setup, task_id, "PROGRESS")
+  answer <- setup$service$cancel_task(task_id)
+  expect_identical(answer$status, 200L)
+  expect_identical(answer$body, list(task_id = task_id, state = "REVOKED"))
+  record <- read_record(setup$redis, setup$keys, task_id)
+  expect_identical(record[c("state", "status", "error")], list(state = "REVOKED", status = "Cancelled while running", error = NULL))
+  expect_false(is.null(record$finished_at))
+  expect_true(record$current >= 1)
+  wait_until_released(setup, task_id)
+  expect_identical(read_record(setup$redis, setup$keys, task_id), record)
+  expect_false(heartbeat_exists(setup, task_id))
+  expect_identical(setup$service$running(), 0L)
+})
+
+test_that("cancel answers 409 task_finished for a finished task, 404 task_not_found for one not held, 422 for a bad id", {
+  setup <- new_test_service(test_config(server$url))
+  done <- new_task_id()
+  submit(setup$service, done, "summary_stats", list(c(1, 2, 3)))
+  wait_for_state(setup, done, "SUCCESS")
+  answer <- setup$service$cancel_task(done)
+  expect_identical(answer$status, 409L)
+  expect_identical(answer$body$error$code, "task_finished")
+  expect_identical(answer$body$error$message, sprintf("Task %s has already finished (SUCCESS): there is nothing to cancel", done))
+  expect_identical(read_record(setup$redis, setup$keys, done)$state, "SUCCESS")
+
+  unknown <- setup$service$cancel_task(new_task_id())
+  expect_identical(unknown$status, 404L)
+  expect_identical(names(unknown$body$error), c("code", "message"))
+  expect_identical(unknown$body$error$code, "task_not_found")
+
+  elsewhere <- new_task_id() # a live record this service does not hold (another replica's task)
+  write_record(setup$redis, setup$keys, new_pending_record(elsewhere, "long_task", list(3), 3), 60)
+  answer <- setup$service$cancel_task(elsewhere)
+  expect_identical(answer$status, 404L)
+  expect_match(answer$body$error$message, "is not held by this R service")
+  expect_identical(read_record(setup$redis, setup$keys, elsewhere)$state, "PENDING")
+
+  bad <- setup$service$cancel_task("not-a-uuid")
+  expect_identical(bad$status, 422L)
+  expect_identical(bad$body$error$fields, list(list(field = "task_id", message = "must be a task id as returned by execute (a UUID)")))
+})
+
+test_that("cancel answers 503 redis_unavailable when Redis cannot be reached", {
+  unreachable <- test_config(sprintf("redis://127.0.0.1:%d", free_port()))
+  redis <- redis_connect(unreachable$redis_url, use_redux = FALSE, connect_now = FALSE)
+  on.exit(redis$close(), add = TRUE)
+  answer <- new_service(unreachable, redis, silent_logger)$cancel_task(new_task_id())
+  expect_identical(answer$status, 503L)
+  expect_identical(answer$body$error$code, "redis_unavailable")
+})
+
+test_that("shutdown fails a task waiting to retry, and starts no retry", {
+  setup <- new_test_service(test_config(server$url), tasks = flaky_tasks(1))
+  task_id <- new_task_id()
+  submit(setup$service, task_id, "long_task", list(2), options = list(backoff = list(type = "fixed", delay_ms = 60000)))
+  wait_for_state(setup, task_id, "RETRY")
+  wait_for(function() {
+    setup$service$upkeep()
+    identical(setup$service$supervisor$held(task_id)$phase, "waiting")
+  }, what = "the retry to wait")
+  setup$service$shutdown(grace_ms = 0)
+  record <- read_record(setup$redis, setup$keys, task_id)
+  expect_identical(record[c("state", "error", "attempts")], list(state = "FAILURE", error = shutdown_message, attempts = 1L))
+  expect_false(heartbeat_exists(setup, task_id))
+})
