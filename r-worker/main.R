@@ -1,7 +1,8 @@
 # Entry point of the R worker service: Rscript r-worker/main.R (from any directory).
 # Reads and validates the configuration (a bad variable: message on stderr, exit status 2), connects
-# to Redis, serves plumber.R, and on SIGTERM or SIGINT stops accepting tasks, gives running tasks
-# SHUTDOWN_GRACE_MS to finish, then kills the rest and marks them FAILURE.
+# to Redis, serves plumber.R (with the supervisor's upkeep on the same event loop), and on SIGTERM or
+# SIGINT stops accepting tasks, gives running tasks SHUTDOWN_GRACE_MS to finish, then kills the rest
+# and marks them FAILURE.
 
 worker_dir <- local({
   file_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
@@ -39,7 +40,8 @@ main <- function() {
 
   logger$info(
     "listening", host = config$host, port = config$port, redis = redis$where, redis_client = redis$driver,
-    max_concurrent_tasks = config$max_concurrent_tasks, sigterm_handled = sigterm_handled
+    max_concurrent_tasks = config$max_concurrent_tasks, heartbeat_ttl_seconds = config$heartbeat_ttl_seconds,
+    sigterm_handled = sigterm_handled
   )
   ended_by <- tryCatch(
     {
