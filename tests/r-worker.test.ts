@@ -468,13 +468,13 @@ describe('delivery options, cancel and heartbeats, end to end', () => {
   it('retries a failing task after its backoff, then gives up: RETRY with the error, STARTED again, FAILURE "(gave up after N attempts)"', async () => {
     const taskId = await submit('lm_fit', failingLmFit, worker, {
       max_attempts: 3,
-      backoff: { type: 'fixed', delay_ms: 300, jitter: false },
+      backoff: { type: 'fixed', delay_ms: 500, jitter: false },
     });
     const retry = await waitForState(taskId, ['RETRY']);
     expect(retry).toMatchObject({
       state: 'RETRY',
       error: lmFitError,
-      status: 'Attempt 1 of 3 failed; retrying in 0.3 s',
+      status: 'Attempt 1 of 3 failed; retrying in 0.5 s',
       attempts: 1,
       max_attempts: 3,
       finished_at: null,
@@ -527,13 +527,13 @@ describe('delivery options, cancel and heartbeats, end to end', () => {
   it('cancels a retry waiting for its backoff: 200, REVOKED, and it never runs again', async () => {
     const taskId = await submit('lm_fit', failingLmFit, worker, {
       max_attempts: 3,
-      backoff: { type: 'fixed', delay_ms: 800, jitter: false },
+      backoff: { type: 'fixed', delay_ms: 2_000, jitter: false },
     });
     await waitForState(taskId, ['RETRY']);
     expect(await cancel(taskId)).toEqual({ status: 200, body: { task_id: taskId, state: 'REVOKED' } });
     const revoked = await record(taskId);
     expect(revoked).toMatchObject({ state: 'REVOKED', status: 'Cancelled while waiting to retry', attempts: 1 });
-    await sleep(1_200); // past the backoff
+    await sleep(2_400); // past the backoff
     expect(await record(taskId)).toEqual(revoked);
     expect(worker.logLines().some((line) => line.msg === 'retry started' && line.task_id === taskId)).toBe(false);
   });

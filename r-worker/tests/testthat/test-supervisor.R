@@ -45,7 +45,7 @@ test_that("at soft_time_limit_ms the child is interrupted, may clean up, and rec
 test_that("a failed attempt is retried after its backoff: RETRY, then STARTED with attempts + 1, then SUCCESS", {
   setup <- new_test_service(test_config(server$url), tasks = flaky_tasks(2))
   task_id <- new_task_id()
-  submit(setup$service, task_id, "long_task", list(4), options = list(backoff = fixed_backoff(200)))
+  submit(setup$service, task_id, "long_task", list(4), options = list(backoff = fixed_backoff(400)))
   states <- character(0)
   record <- wait_for(function() {
     setup$service$upkeep()
@@ -54,7 +54,7 @@ test_that("a failed attempt is retried after its backoff: RETRY, then STARTED wi
     if (!identical(utils::tail(states, 1), label)) states <<- c(states, label)
     if (record$state == "RETRY" && record$attempts == 1) {
       expect_identical(record$error, "flaky failure 1")
-      expect_identical(record$status, "Attempt 1 of 3 failed; retrying in 0.2 s")
+      expect_identical(record$status, "Attempt 1 of 3 failed; retrying in 0.4 s")
     }
     if (record$state %in% terminal_states) record else NULL
   }, timeout = 15, interval = 0.005, what = "the task to end")
@@ -75,15 +75,15 @@ test_that("with its attempts used up a task gives up: FAILURE '<message> (gave u
 test_that("a waiting retry holds no slot; when it is due and every slot is busy it waits for one", {
   setup <- new_test_service(test_config(server$url, max_concurrent_tasks = 1, long_task_step_ms = 100), tasks = flaky_tasks(1))
   retried <- new_task_id()
-  submit(setup$service, retried, "long_task", list(2), options = list(backoff = fixed_backoff(100)))
+  submit(setup$service, retried, "long_task", list(2), options = list(backoff = fixed_backoff(1000)))
   wait_for_state(setup, retried, "RETRY")
   wait_for(function() {
     setup$service$upkeep()
     identical(setup$service$supervisor$held(retried)$phase, "waiting")
   }, what = "the retry to wait")
   expect_identical(setup$service$running(), 0L)
-  blocker <- new_task_id() # takes the only slot, and runs for about a second
-  expect_identical(submit(setup$service, blocker, "long_task", list(10))$status, 202L)
+  blocker <- new_task_id() # takes the only slot, and runs past the retry's due time (2 s of steps)
+  expect_identical(submit(setup$service, blocker, "long_task", list(20))$status, 202L)
   wait_for_state(setup, blocker, "SUCCESS", timeout = 20)
   record <- wait_for_state(setup, retried, terminal_states)
   expect_identical(record[c("state", "attempts")], list(state = "SUCCESS", attempts = 2L))
@@ -106,7 +106,7 @@ test_that("a retry whose time comes after expires_at is REVOKED instead of run",
 test_that("cancel of a retry waiting for its backoff drops it: REVOKED, and it never runs again", {
   setup <- new_test_service(test_config(server$url), tasks = flaky_tasks(1))
   task_id <- new_task_id()
-  submit(setup$service, task_id, "long_task", list(2), options = list(backoff = fixed_backoff(300)))
+  submit(setup$service, task_id, "long_task", list(2), options = list(backoff = fixed_backoff(2000)))
   wait_for_state(setup, task_id, "RETRY")
   wait_for(function() {
     setup$service$upkeep()
@@ -119,7 +119,7 @@ test_that("cancel of a retry waiting for its backoff drops it: REVOKED, and it n
   expect_identical(record[c("state", "status", "attempts")], list(state = "REVOKED", status = "Cancelled while waiting to retry", attempts = 1L))
   expect_null(setup$service$supervisor$held(task_id))
   expect_false(heartbeat_exists(setup, task_id))
-  Sys.sleep(0.6) # past the backoff: nothing may start
+  Sys.sleep(2.3) # past the backoff: nothing may start
   setup$service$upkeep()
   expect_identical(read_record(setup$redis, setup$keys, task_id), record)
   expect_identical(setup$service$running(), 0L)
