@@ -130,6 +130,15 @@ describe('the Kubernetes checks catch', () => {
     );
   });
 
+  it("an exec probe that does not run the image's health check", () => {
+    const objects = mutate('k8s/overlays/minikube', (find) => {
+      container(find('Deployment', 'node-worker')).livenessProbe.exec.command = ['node', '/app/healthcheck.mjs'];
+    });
+    expect(checkManifests(objects)).toContainEqual(
+      "Deployment/node-worker container node-worker: livenessProbe runs `node /app/healthcheck.mjs`, not the image's HEALTHCHECK `node /app/node-worker-health.mjs`",
+    );
+  });
+
   it('a missing ConfigMap, Secret or key, and an undefined $(VARIABLE)', () => {
     const objects = mutate('k8s/overlays/minikube', (find) => {
       const nodeWorker = container(find('Deployment', 'node-worker'));

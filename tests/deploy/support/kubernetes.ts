@@ -21,6 +21,7 @@ import * as kedaModels from '@kubernetes-models/keda';
 import * as kubernetesModels from 'kubernetes-models';
 import { createKeyLayout } from '@switchyard/shared';
 import { parse, parseAllDocuments, stringify } from 'yaml';
+import { healthcheckCommand, readDockerfile } from './dockerfiles.js';
 import { ROOT, SERVICES, imageRepository, isService, withoutTag, type ServiceName } from './repo.js';
 import { serviceEnv } from './service-env.js';
 
@@ -497,6 +498,21 @@ function checkServiceContainer(
       at,
       `image ${container.image} is not ${imageRepository(service)}:<tag> (built from ${service}/Dockerfile)`,
     );
+  }
+
+  // An exec probe runs what the image's HEALTHCHECK runs (a command that exists in the image).
+  const imageHealthcheck = healthcheckCommand(readDockerfile(service));
+  for (const [which, probe] of [
+    ['readinessProbe', container.readinessProbe],
+    ['livenessProbe', container.livenessProbe],
+  ] as const) {
+    const command = probe?.exec?.command;
+    if (command && !isDeepStrictEqual(command, imageHealthcheck)) {
+      m.report(
+        at,
+        `${which} runs \`${command.join(' ')}\`, not the image's HEALTHCHECK \`${imageHealthcheck?.join(' ')}\``,
+      );
+    }
   }
 
   // Variables: only ones the service reads, and helpers other variables refer to as $(NAME).
