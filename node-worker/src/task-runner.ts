@@ -37,6 +37,7 @@ export class TaskRun {
   private readonly abort = new AbortController();
   private readonly softLimit = new AbortController();
   private stopReason: StopReason | null = null;
+  private pendingStarted: NodeJS.Immediate | null = null;
   record: TaskRecord;
 
   constructor(
@@ -72,6 +73,7 @@ export class TaskRun {
 
   /** Stops the task; the first reason given wins. */
   stop(reason: StopReason): void {
+    this.cancelStartedWrite();
     this.stopReason ??= reason;
     this.abort.abort(new Error(reason));
   }
@@ -88,7 +90,7 @@ export class TaskRun {
       return this.end('FAILURE', 'Task failed', reason, log);
     }
     this.deps.logger.info('task started', log);
-    if (!(await this.deps.queue.writeRecord(this.record, this.deps.token))) return this.leaseLost(log);
+    this.recordStartedSoon();
 
     const timers = [
       options.soft_time_limit_ms !== null &&
@@ -141,7 +143,29 @@ export class TaskRun {
     });
   }
 
+  /**
+   * Writes the STARTED record once the task has yielded to the event loop: a task that finishes within
+   * its first turn (add) goes straight to its terminal record, which carries started_at and attempts,
+   * saving a Redis write per fast task. Any later write cancels a STARTED write not yet sent, so
+   * records never go backwards.
+   */
+  private recordStartedSoon(): void {
+    this.pendingStarted = setImmediate(() => {
+      this.pendingStarted = null;
+      void this.deps.queue
+        .writeRecord(this.record, this.deps.token)
+        .then((written) => written || this.stop('lease_lost'))
+        .catch(() => {}); // Redis away: the next write or the lease expiry settles it
+    });
+  }
+
+  private cancelStartedWrite(): void {
+    if (this.pendingStarted) clearImmediate(this.pendingStarted);
+    this.pendingStarted = null;
+  }
+
   private async progress(current: number, total: number, status: string): Promise<void> {
+    this.cancelStartedWrite();
     if (this.stopReason !== null) return;
     this.record = { ...this.record, state: 'PROGRESS', current, total, status, updated_at: nowIso() };
     if (!(await this.deps.queue.writeRecord(this.record, this.deps.token))) this.stop('lease_lost');
@@ -160,6 +184,7 @@ export class TaskRun {
       return this.end('FAILURE', 'Task failed', reason, log);
     }
     const delayMs = backoffDelayMs(options.backoff, failed);
+    this.cancelStartedWrite();
     this.record = {
       ...this.record,
       state: 'RETRY',
@@ -180,6 +205,7 @@ export class TaskRun {
     log: Record<string, unknown>,
     extra: Partial<TaskRecord> = {},
   ): Promise<RunOutcome> {
+    this.cancelStartedWrite();
     const now = nowIso();
     this.record = { ...this.record, ...extra, state, status, error, updated_at: now, finished_at: now };
     if (!(await this.deps.queue.finish(this.record, this.deps.token, state === 'FAILURE'))) return this.leaseLost(log);

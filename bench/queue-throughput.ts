@@ -1,0 +1,195 @@
+/**
+ * Queue throughput, side by side in one run on one redis-server: Switchyard's Node queue and worker
+ * against BullMQ and bee-queue, each draining the same number of no-op jobs at the same concurrency.
+ * Two numbers per queue: how fast jobs are enqueued, and how fast one worker process drains them.
+ *
+ *   npm run bench                       # defaults: 20000 jobs, concurrency 50, 3 rounds
+ *   JOBS=5000 CONCURRENCY=10 ROUNDS=1 npm run bench
+ *
+ * Switchyard's worker does more per job than the peers: it writes a STARTED record and a terminal
+ * record (the status a caller collects) under a lease, where the peers only move the job.
+ */
+import { randomUUID } from 'node:crypto';
+import { Queue, Worker } from 'bullmq';
+import BeeQueue from 'bee-queue';
+import {
+  NO_RETRY,
+  NodeQueue,
+  createKeyLayout,
+  createRedis,
+  pendingRecord,
+  resolveOptions,
+  silentLogger,
+} from '@switchyard/shared';
+import { createCpuPool } from '../node-worker/src/tasks/cpu-pool.js';
+import { NodeWorker } from '../node-worker/src/worker.js';
+import { startRedisServer } from '../tests/support/redis-server.js';
+
+const JOBS = Number(process.env.JOBS ?? 20_000);
+const CONCURRENCY = Number(process.env.CONCURRENCY ?? 50);
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const TIME_LIMIT_MS = 120_000;
+
+interface Measure {
+  enqueuePerSecond: number;
+  drainPerSecond: number;
+}
+
+const perSecond = (count: number, startedAt: bigint) => count / (Number(process.hrtime.bigint() - startedAt) / 1e9);
+
+async function withinTimeLimit<T>(what: string, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${TIME_LIMIT_MS} ms`)), TIME_LIMIT_MS);
+  });
+  try {
+    return await Promise.race([work, limit]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function switchyard(url: string): Promise<Measure> {
+  const redis = createRedis(url, 'worker');
+  const keys = createKeyLayout(`bench-${randomUUID().slice(0, 8)}`);
+  const queue = new NodeQueue(redis, keys, 3_600);
+  const options = resolveOptions(NO_RETRY);
+  const enqueueStart = process.hrtime.bigint();
+  for (let i = 0; i < JOBS; i += 1_000) {
+    await Promise.all(
+      Array.from({ length: Math.min(1_000, JOBS - i) }, () =>
+        queue.enqueue(
+          pendingRecord({ task_id: randomUUID(), worker: 'node', task: 'add', args: [1, 2], total: 1 }),
+          options,
+        ),
+      ),
+    );
+  }
+  const enqueuePerSecond = perSecond(JOBS, enqueueStart);
+  const worker = new NodeWorker(
+    {
+      queue,
+      blocking: createRedis(url, 'blocking'),
+      subscriber: createRedis(url, 'blocking'),
+      cancelChannel: keys.nodeCancelChannel,
+      cpuPool: createCpuPool(1),
+    },
+    { concurrency: CONCURRENCY, leaseMs: 30_000, longTaskStepMs: 0, maxDeliveries: 20, blockTimeoutSeconds: 1 },
+    silentLogger,
+  );
+  const drainStart = process.hrtime.bigint();
+  await worker.start();
+  await withinTimeLimit(
+    'switchyard drain',
+    (async () => {
+      while (worker.stats.success < JOBS) await new Promise((resolve) => setTimeout(resolve, 5));
+    })(),
+  );
+  const drainPerSecond = perSecond(JOBS, drainStart);
+  await worker.stop(0);
+  redis.disconnect();
+  return { enqueuePerSecond, drainPerSecond };
+}
+
+async function bullmq(url: string): Promise<Measure> {
+  const { port } = new URL(url);
+  const connection = { host: '127.0.0.1', port: Number(port), maxRetriesPerRequest: null };
+  const name = `bench-${randomUUID().slice(0, 8)}`;
+  const queue = new Queue(name, { connection });
+  const enqueueStart = process.hrtime.bigint();
+  for (let i = 0; i < JOBS; i += 1_000) {
+    await queue.addBulk(Array.from({ length: Math.min(1_000, JOBS - i) }, () => ({ name: 'add', data: [1, 2] })));
+  }
+  const enqueuePerSecond = perSecond(JOBS, enqueueStart);
+  let done = 0;
+  const drainStart = process.hrtime.bigint();
+  const worker = new Worker(name, async (job) => (job.data as number[])[0]! + (job.data as number[])[1]!, {
+    connection,
+    concurrency: CONCURRENCY,
+    autorun: false,
+  });
+  const finished = new Promise<void>((resolve) =>
+    worker.on('completed', () => {
+      if (++done === JOBS) resolve();
+    }),
+  );
+  void worker.run();
+  await withinTimeLimit('bullmq drain', finished);
+  const drainPerSecond = perSecond(JOBS, drainStart);
+  await worker.close();
+  await queue.obliterate({ force: true });
+  await queue.close();
+  return { enqueuePerSecond, drainPerSecond };
+}
+
+async function beeQueue(url: string): Promise<Measure> {
+  const { port } = new URL(url);
+  const name = `bench-${randomUUID().slice(0, 8)}`;
+  const redis = { host: '127.0.0.1', port: Number(port) };
+  const producer = new BeeQueue(name, { redis, isWorker: false, getEvents: false, sendEvents: false });
+  const enqueueStart = process.hrtime.bigint();
+  for (let i = 0; i < JOBS; i += 1_000) {
+    await producer.saveAll(Array.from({ length: Math.min(1_000, JOBS - i) }, () => producer.createJob([1, 2])));
+  }
+  const enqueuePerSecond = perSecond(JOBS, enqueueStart);
+  const consumer = new BeeQueue(name, { redis, getEvents: false, sendEvents: false, storeJobs: false });
+  let done = 0;
+  const drainStart = process.hrtime.bigint();
+  const finished = new Promise<void>((resolve) => {
+    consumer.process(CONCURRENCY, async (job: { data: number[] }) => {
+      const sum = job.data[0]! + job.data[1]!;
+      if (++done === JOBS) setImmediate(resolve);
+      return sum;
+    });
+  });
+  await withinTimeLimit('bee-queue drain', finished);
+  const drainPerSecond = perSecond(JOBS, drainStart);
+  await consumer.destroy();
+  await consumer.close();
+  await producer.close();
+  return { enqueuePerSecond, drainPerSecond };
+}
+
+const ALL_PEERS = { switchyard, bullmq, 'bee-queue': beeQueue } as const;
+/** PEERS=switchyard,bullmq runs only those (BullMQ is always the reference when it runs). */
+const PEERS = Object.fromEntries(
+  Object.entries(ALL_PEERS).filter(([name]) => (process.env.PEERS ?? Object.keys(ALL_PEERS).join(',')).split(',').includes(name)),
+);
+
+async function main(): Promise<void> {
+  const server = await startRedisServer();
+  const results: Record<string, Measure[]> = {};
+  try {
+    for (let round = 1; round <= ROUNDS; round++) {
+      // Interleaved, so a noisy moment on the shared machine does not land on one peer only.
+      for (const [name, run] of Object.entries(PEERS)) {
+        const measure = await run(server.url);
+        (results[name] ??= []).push(measure);
+        console.log(
+          `round ${round} ${name.padEnd(10)} enqueue ${measure.enqueuePerSecond.toFixed(0).padStart(7)} jobs/s   drain ${measure.drainPerSecond.toFixed(0).padStart(7)} jobs/s`,
+        );
+      }
+    }
+    if (process.env.REDIS_STATS) {
+      const stats = createRedis(server.url, 'worker');
+      console.log(String(await stats.info('commandstats')).split('\n').filter((l) => /calls=\d{4,}/.test(l)).join('\n'));
+      console.log(String(await stats.info('cpu')));
+      stats.disconnect();
+    }
+  } finally {
+    await server.stop();
+  }
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  const bullDrain = results.bullmq ? median(results.bullmq.map((m) => m.drainPerSecond)) : NaN;
+  console.log(`\n${JOBS} no-op jobs, concurrency ${CONCURRENCY}, median of ${ROUNDS} rounds, node ${process.version}`);
+  console.log('| queue | enqueue (jobs/s) | drain (jobs/s) | drain vs BullMQ |');
+  console.log('| --- | --- | --- | --- |');
+  for (const [name, measures] of Object.entries(results)) {
+    const drain = median(measures.map((m) => m.drainPerSecond));
+    const enqueue = median(measures.map((m) => m.enqueuePerSecond));
+    console.log(`| ${name} | ${enqueue.toFixed(0)} | ${drain.toFixed(0)} | ${(drain / bullDrain).toFixed(2)}× |`);
+  }
+  process.exit(0);
+}
+
+void main();
