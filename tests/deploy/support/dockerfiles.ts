@@ -3,7 +3,11 @@
  * dockerfile-utils), and the rules every Switchyard image follows. Each check returns the problems it
  * found as sentences; none means the Dockerfile passes.
  */
-import ignore from '@balena/dockerignore';
+import dockerignore from '@balena/dockerignore';
+
+// A CommonJS module typed as an ES default export: under NodeNext the default import is the module
+// object itself, which is the function at run time.
+const ignore = dockerignore as unknown as typeof dockerignore.default;
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DockerfileParser, type ModifiableInstruction } from 'dockerfile-ast';
