@@ -153,7 +153,9 @@ async function beeQueue(url: string): Promise<Measure> {
 const ALL_PEERS = { switchyard, bullmq, 'bee-queue': beeQueue } as const;
 /** PEERS=switchyard,bullmq runs only those (BullMQ is always the reference when it runs). */
 const PEERS = Object.fromEntries(
-  Object.entries(ALL_PEERS).filter(([name]) => (process.env.PEERS ?? Object.keys(ALL_PEERS).join(',')).split(',').includes(name)),
+  Object.entries(ALL_PEERS).filter(([name]) =>
+    (process.env.PEERS ?? Object.keys(ALL_PEERS).join(',')).split(',').includes(name),
+  ),
 );
 
 async function main(): Promise<void> {
@@ -172,7 +174,12 @@ async function main(): Promise<void> {
     }
     if (process.env.REDIS_STATS) {
       const stats = createRedis(server.url, 'worker');
-      console.log(String(await stats.info('commandstats')).split('\n').filter((l) => /calls=\d{4,}/.test(l)).join('\n'));
+      console.log(
+        String(await stats.info('commandstats'))
+          .split('\n')
+          .filter((l) => /calls=\d{4,}/.test(l))
+          .join('\n'),
+      );
       console.log(String(await stats.info('cpu')));
       stats.disconnect();
     }

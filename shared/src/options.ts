@@ -28,11 +28,9 @@ export type Backoff = z.infer<typeof Backoff>;
 
 export const TaskOptionsRequest = z
   .strictObject({
-    max_attempts: wholeNumberBetween(1, OPTION_LIMITS.maxAttempts)
-      .optional()
-      .meta({
-        description: "Attempts before a failing task is given up (FAILURE + dead letter). Default: the task's.",
-      }),
+    max_attempts: wholeNumberBetween(1, OPTION_LIMITS.maxAttempts).optional().meta({
+      description: "Attempts before a failing task is given up (FAILURE + dead letter). Default: the task's.",
+    }),
     backoff: Backoff.optional(),
     soft_time_limit_ms: wholeNumberBetween(1, OPTION_LIMITS.maxTimeLimitMs)
       .optional()
