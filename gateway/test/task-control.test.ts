@@ -61,6 +61,9 @@ describe('execute options', () => {
     [{ backoff: { type: 'linear', delay_ms: 1 } }, 'options.backoff.type', /fixed or exponential/],
     [{ time_limit_ms: 100, soft_time_limit_ms: 200 }, 'options.soft_time_limit_ms', /not be longer than time_limit_ms/],
     [{ expires: 'tomorrow' }, 'options.expires', /ISO 8601/],
+    [{ expires: 0 }, 'options.expires', /greater than 0/],
+    [{ expires: 2_592_001 }, 'options.expires', /must be at most 2592000/],
+    [{ expires: true }, 'options.expires', /must be an ISO 8601 date-time or a number of seconds/],
     [{ priority: 1 }, 'options.priority', /not an allowed field/],
   ])('rejects options %j naming %s', async (options, field, message) => {
     const response = await execute({ total: 2, options });

@@ -12,6 +12,9 @@ export const OPTION_LIMITS = {
   maxExpiresSeconds: 30 * 86_400,
 } as const;
 
+/** The same words as the R worker's (r-worker/R/options.R); tests/r-worker.test.ts compares them. */
+const EXPIRES_RULE = 'must be an ISO 8601 date-time or a number of seconds';
+
 export const Backoff = z
   .strictObject({
     type: z.enum(['fixed', 'exponential'], { error: 'must be fixed or exponential' }),
@@ -39,10 +42,13 @@ export const TaskOptionsRequest = z
       .optional()
       .meta({ description: 'After this long the task is abandoned: FAILURE "time limit exceeded".' }),
     expires: z
-      .union([
-        z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time or a number of seconds' }),
-        z.number().positive().max(OPTION_LIMITS.maxExpiresSeconds),
-      ])
+      .union(
+        [
+          z.iso.datetime({ offset: true, error: EXPIRES_RULE }),
+          z.number().positive().max(OPTION_LIMITS.maxExpiresSeconds),
+        ],
+        { error: EXPIRES_RULE },
+      )
       .optional()
       .meta({
         description: 'A date-time, or seconds from now: a task not started by then is REVOKED without running.',

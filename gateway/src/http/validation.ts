@@ -31,11 +31,11 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     case 'unrecognized_keys':
       return 'is not an allowed field';
     case 'too_big':
-      return issue.origin === 'array' ? `must have at most ${issue.maximum} items` : `must be at most ${issue.maximum}`;
+      if (issue.origin === 'array') return `must have at most ${issue.maximum} items`;
+      return issue.inclusive === false ? `must be less than ${issue.maximum}` : `must be at most ${issue.maximum}`;
     case 'too_small':
-      return issue.origin === 'array'
-        ? `must have at least ${issue.minimum} items`
-        : `must be at least ${issue.minimum}`;
+      if (issue.origin === 'array') return `must have at least ${issue.minimum} items`;
+      return issue.inclusive === false ? `must be greater than ${issue.minimum}` : `must be at least ${issue.minimum}`;
     default:
       return issue.message;
   }
