@@ -14,6 +14,7 @@ export interface ServiceProcess {
   output(): string;
   /** Resolves with the exit code (or signal) once the process ends. */
   exited: Promise<number | string>;
+  /** Signals the process; SIGKILL reaches its whole process group (the R service's forked children too), as a container stop would. */
   stop(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
@@ -30,6 +31,7 @@ export function startService(name: keyof typeof COMMANDS, env: Record<string, st
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // a process group of its own, so a SIGKILL can take its children with it
   });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -40,8 +42,17 @@ export function startService(name: keyof typeof COMMANDS, env: Record<string, st
     output: () => output,
     exited,
     async stop(signal = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      const kill = (sig: NodeJS.Signals) => {
+        if (child.pid === undefined) return;
+        try {
+          if (sig === 'SIGKILL') process.kill(-child.pid, sig);
+          else if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+        } catch {
+          // already gone
+        }
+      };
+      kill(signal);
+      const timer = setTimeout(() => kill('SIGKILL'), 15_000);
       try {
         return await exited;
       } finally {

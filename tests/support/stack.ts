@@ -9,6 +9,8 @@ import { waitFor } from './wait.js';
 
 export interface Stack {
   baseUrl: string;
+  /** Where the gateway looks for the R service (started there when `withR`). */
+  rServiceUrl: string;
   /** What every process got: REDIS_URL, KEY_PREFIX and the caller's settings. */
   env: Record<string, string>;
   client: GatewayClient;
@@ -63,5 +65,6 @@ export async function startStack(
     await stop();
     throw new Error(`${String(error)}\n${logs}`, { cause: error });
   }
-  return { baseUrl, env, client: gatewayClient(baseUrl), services, workers, startWorker, stop };
+  const rServiceUrl = `http://127.0.0.1:${rPort}`;
+  return { baseUrl, rServiceUrl, env, client: gatewayClient(baseUrl), services, workers, startWorker, stop };
 }

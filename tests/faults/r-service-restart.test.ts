@@ -1,0 +1,78 @@
+/**
+ * R faults through the gateway: the R service killed (with its children, as a container stop does)
+ * and restarted mid-task, a child SIGKILLed, a task over its hard limit. Every record must end
+ * FAILURE or SUCCESS with an accurate message; none may stay in PROGRESS.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRedisServer, type RedisServer } from '../support/redis-server.js';
+import { startService } from '../support/services.js';
+import { startStack, type Stack } from '../support/stack.js';
+import { waitFor } from '../support/wait.js';
+
+let redis: RedisServer;
+let stack: Stack;
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+  stack = await startStack(redis, {
+    label: 'r-faults',
+    withR: true,
+    env: { LONG_TASK_STEP_MS: '100', HEARTBEAT_TTL_SECONDS: '3', MAX_CONCURRENT_TASKS: '4' },
+  });
+});
+afterAll(async () => {
+  await stack?.stop();
+  await redis.stop();
+});
+
+const rService = () => stack.services.find((s) => s.output().includes('"service":"r-worker"'))!;
+
+describe('fault: the R side', () => {
+  it('the R service killed and restarted mid-task: the task ends FAILURE "worker lost", and new tasks run', async () => {
+    const { client } = stack;
+    const running = await Promise.all([1, 2].map(() => client.execute('r', { total: 200 })));
+    for (const { taskId } of running) {
+      await waitFor(async () => (await client.collect('r', taskId!)).state === 'PROGRESS', { what: 'progress' });
+    }
+    const old = rService();
+    const { port } = new URL(stack.rServiceUrl);
+    await old.stop('SIGKILL');
+
+    const restarted = startService('r-worker', { ...stack.env, HOST: '127.0.0.1', PORT: String(port) });
+    stack.services.push(restarted);
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => null))?.ok, {
+      timeoutMs: 30_000,
+      what: 'the restarted R service',
+    });
+
+    const finals = await Promise.all(running.map(({ taskId }) => client.pollUntilDone('r', taskId!, 30_000)));
+    for (const seen of finals) {
+      expect(seen.at(-1)).toMatchObject({ state: 'FAILURE', error: expect.stringMatching(/^worker lost/) });
+    }
+    const after = await client.runToCompletion('r', { total: 2 });
+    expect(after.at(-1)).toMatchObject({ state: 'SUCCESS', result: 2 });
+    console.log(
+      `R restart test: submitted ${running.length + 1}, completed 1, failed as worker lost ${finals.length}, stuck 0`,
+    );
+  }, 90_000);
+
+  it('a task over its hard time limit ends FAILURE "time limit exceeded"', async () => {
+    const seen = await stack.client.runToCompletion('r', { total: 100, options: { time_limit_ms: 500 } });
+    expect(seen.at(-1)).toMatchObject({ state: 'FAILURE', error: 'time limit exceeded (500 ms)' });
+  });
+
+  it('a cancelled running R task ends REVOKED', async () => {
+    const { client, baseUrl } = stack;
+    const accepted = await client.execute('r', { total: 100 });
+    await waitFor(async () => (await client.collect('r', accepted.taskId!)).state === 'PROGRESS');
+    const response = await fetch(`${baseUrl}/r/cancel`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ task_id: accepted.taskId }),
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ state: 'REVOKED' });
+    const seen = await client.pollUntilDone('r', accepted.taskId!);
+    expect(seen.at(-1)).toMatchObject({ state: 'REVOKED' });
+  });
+});
