@@ -2,31 +2,16 @@
  * The R path end to end through the gateway: real gateway, Node worker and R service processes, a
  * real redis-server, and only HTTP from the test. The same caller code drives /node and /r.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedisServer, type RedisServer } from './support/redis-server.js';
-import { startStack, type Stack } from './support/stack.js';
+import { describe, expect, it } from 'vitest';
+import { useStack } from './support/stack.js';
 
-let redis: RedisServer;
-let stack: Stack;
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-  stack = await startStack(redis, {
-    label: 'r-e2e',
-    withR: true,
-    env: { LONG_TASK_STEP_MS: '150', MAX_CONCURRENT_TASKS: '2' },
-  });
-});
-afterAll(async () => {
-  await stack?.stop();
-  await redis.stop();
-});
+const ctx = useStack({ label: 'r-e2e', withR: true, env: { LONG_TASK_STEP_MS: '150', MAX_CONCURRENT_TASKS: '2' } });
 
 describe('R path end to end, through the gateway', () => {
   it.each(['node', 'r'] as const)(
     'the seed flow {"total": 3} on %s rises through PROGRESS to SUCCESS with result 3',
     async (worker) => {
-      const seen = await stack.client.runToCompletion(worker, { total: 3 });
+      const seen = await ctx.stack.client.runToCompletion(worker, { total: 3 });
       expect(seen.at(-1)).toMatchObject({ state: 'SUCCESS', current: 3, total: 3, result: 3 });
       expect(seen.some((s) => s.state === 'PROGRESS' && s.current > 0 && s.current < 3)).toBe(true);
       const currents = seen.map((s) => s.current);
@@ -35,7 +20,7 @@ describe('R path end to end, through the gateway', () => {
   );
 
   it('lm_fit returns coefficients and R² computed by R', async () => {
-    const seen = await stack.client.runToCompletion('r', {
+    const seen = await ctx.stack.client.runToCompletion('r', {
       task: 'lm_fit',
       args: [[2.1, 3.9, 6.2, 7.8, 10.1], { x: [1, 2, 3, 4, 5] }],
     });
@@ -47,7 +32,10 @@ describe('R path end to end, through the gateway', () => {
   });
 
   it('summary_stats returns R quantiles', async () => {
-    const seen = await stack.client.runToCompletion('r', { task: 'summary_stats', args: [[1, 2, 3, 4, 100], [0.5]] });
+    const seen = await ctx.stack.client.runToCompletion('r', {
+      task: 'summary_stats',
+      args: [[1, 2, 3, 4, 100], [0.5]],
+    });
     expect(seen.at(-1)).toMatchObject({
       state: 'SUCCESS',
       result: { n: 5, mean: 22, min: 1, max: 100, quantiles: { '50%': 3 } },
@@ -55,12 +43,15 @@ describe('R path end to end, through the gateway', () => {
   });
 
   it('an R task whose R code errors ends FAILURE with the R message', async () => {
-    const seen = await stack.client.runToCompletion('r', { task: 'lm_fit', args: [[1, 2, 3], { x: [1, 2, 3, 4] }] });
+    const seen = await ctx.stack.client.runToCompletion('r', {
+      task: 'lm_fit',
+      args: [[1, 2, 3], { x: [1, 2, 3, 4] }],
+    });
     expect(seen.at(-1)).toMatchObject({ state: 'FAILURE', error: expect.stringMatching(/as many values as y/) });
   });
 
   it('bad input is refused by the gateway with the field named, before reaching R', async () => {
-    const reply = await stack.client.execute('r', { task: 'summary_stats', args: [[]] });
+    const reply = await ctx.stack.client.execute('r', { task: 'summary_stats', args: [[]] });
     expect(reply.status).toBe(422);
     expect(reply.body).toMatchObject({ error: { fields: [{ field: 'args.0' }] } });
   });

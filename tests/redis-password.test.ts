@@ -2,36 +2,31 @@
  * Every component against a Redis that requires a password: the seed flow works on /node and /r,
  * a wrong password is refused, and no process ever prints the password.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startRedisServer, type RedisServer } from './support/redis-server.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort, startRedisServer } from './support/redis-server.js';
 import { startService, type ServiceProcess } from './support/services.js';
-import { startStack, type Stack } from './support/stack.js';
+import { useStack } from './support/stack.js';
 import { waitFor } from './support/wait.js';
 
 const PASSWORD = 's3cret-pa55word-for-tests';
-let redis: RedisServer;
-let stack: Stack;
+const ctx = useStack({
+  label: 'auth',
+  startRedis: () => startRedisServer({ password: PASSWORD }),
+  withR: true,
+  env: { LONG_TASK_STEP_MS: '50', LOG_LEVEL: 'debug' },
+});
 let wrongGateway: ServiceProcess | undefined;
-
-beforeAll(async () => {
-  redis = await startRedisServer({ password: PASSWORD });
-  stack = await startStack(redis, { label: 'auth', withR: true, env: { LONG_TASK_STEP_MS: '50', LOG_LEVEL: 'debug' } });
-});
-afterAll(async () => {
-  await stack?.stop();
-  await wrongGateway?.stop('SIGKILL');
-  await redis.stop();
-});
+afterAll(() => wrongGateway?.stop('SIGKILL'));
 
 describe('Redis with a password', () => {
   it.each(['node', 'r'] as const)('the seed flow works on /%s', async (worker) => {
-    const seen = await stack.client.runToCompletion(worker, { total: 2 });
+    const seen = await ctx.stack.client.runToCompletion(worker, { total: 2 });
     expect(seen.at(-1)).toMatchObject({ state: 'SUCCESS', result: 2 });
   });
 
   it('a gateway with the wrong password is not ready, and says why without the password', async () => {
     const port = await freePort();
-    const wrong = `redis://:not-the-${PASSWORD}@127.0.0.1:${redis.port}`;
+    const wrong = `redis://:not-the-${PASSWORD}@127.0.0.1:${ctx.redis.port}`;
     wrongGateway = startService('gateway', { REDIS_URL: wrong, HOST: '127.0.0.1', PORT: String(port) });
     await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.ok, {
       what: 'gateway to listen',
@@ -44,6 +39,6 @@ describe('Redis with a password', () => {
   });
 
   it('no process printed the password', () => {
-    for (const service of stack.services) expect(service.output()).not.toContain(PASSWORD);
+    for (const service of ctx.stack.services) expect(service.output()).not.toContain(PASSWORD);
   });
 });

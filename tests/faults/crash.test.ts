@@ -5,8 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeyLayout, createRedis, isTerminal, readTaskRecord, type Redis } from '@switchyard/shared';
-import { startRedisServer, type RedisServer } from '../support/redis-server.js';
-import { startStack, type Stack } from '../support/stack.js';
+import { useStack } from '../support/stack.js';
 import { waitFor } from '../support/wait.js';
 
 const TASKS = 300;
@@ -14,33 +13,25 @@ const WORKERS = 3;
 const KILL_EVERY_MS = 300;
 const MAX_KILLS = 15;
 
-let redisServer: RedisServer;
+const ctx = useStack({
+  label: 'crash',
+  nodeWorkers: WORKERS,
+  env: { LONG_TASK_STEP_MS: '100', LEASE_MS: '1000', WORKER_CONCURRENCY: '5', CPU_THREADS: '1' },
+});
 let redis: Redis;
-let stack: Stack;
-
-beforeAll(async () => {
-  redisServer = await startRedisServer();
-  redis = createRedis(redisServer.url, 'worker');
-  stack = await startStack(redisServer, {
-    label: 'crash',
-    nodeWorkers: WORKERS,
-    env: { LONG_TASK_STEP_MS: '100', LEASE_MS: '1000', WORKER_CONCURRENCY: '5', CPU_THREADS: '1' },
-  });
+beforeAll(() => {
+  redis = createRedis(ctx.redis.url, 'worker');
 });
-afterAll(async () => {
-  await stack?.stop();
-  redis.disconnect();
-  await redisServer.stop();
-});
+afterAll(() => redis.disconnect());
 
 describe('fault: workers SIGKILLed at random while 300 tasks run', () => {
   it('every task ends SUCCESS with its result; none is lost', async () => {
-    const workers = [...stack.workers];
+    const workers = [...ctx.stack.workers];
     await Promise.all(
       workers.map((w) => waitFor(() => w.output().includes('worker started'), { timeoutMs: 20_000, what: 'worker' })),
     );
 
-    const { client } = stack;
+    const { client } = ctx.stack;
     const expected = new Map<string, unknown>();
     for (let batch = 0; batch < TASKS / 50; batch++) {
       const submitted = await Promise.all(
@@ -55,7 +46,7 @@ describe('fault: workers SIGKILLed at random while 300 tasks run', () => {
       for (const [taskId, result] of submitted) expected.set(taskId, result);
     }
 
-    const keys = createKeyLayout(stack.env.KEY_PREFIX!);
+    const keys = createKeyLayout(ctx.stack.env.KEY_PREFIX!);
     const unfinished = async () => {
       const records = await Promise.all([...expected.keys()].map((id) => readTaskRecord(redis, keys, id)));
       return records.filter((r) => !r || !isTerminal(r.state)).length;
@@ -67,7 +58,7 @@ describe('fault: workers SIGKILLed at random while 300 tasks run', () => {
       const index = Math.floor(Math.random() * workers.length);
       workers[index]!.process.kill('SIGKILL');
       await workers[index]!.exited;
-      workers[index] = stack.startWorker();
+      workers[index] = ctx.stack.startWorker();
       kills++;
     }
     await waitFor(async () => (await unfinished()) === 0, {

@@ -3,43 +3,32 @@
  * and restarted mid-task, a child SIGKILLed, a task over its hard limit. Every record must end
  * FAILURE or SUCCESS with an accurate message; none may stay in PROGRESS.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedisServer, type RedisServer } from '../support/redis-server.js';
+import { describe, expect, it } from 'vitest';
 import { startService } from '../support/services.js';
-import { startStack, type Stack } from '../support/stack.js';
+import { useStack } from '../support/stack.js';
 import { waitFor } from '../support/wait.js';
 
-let redis: RedisServer;
-let stack: Stack;
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-  stack = await startStack(redis, {
-    label: 'r-faults',
-    withR: true,
-    env: { LONG_TASK_STEP_MS: '100', HEARTBEAT_TTL_SECONDS: '3', MAX_CONCURRENT_TASKS: '4' },
-  });
-});
-afterAll(async () => {
-  await stack?.stop();
-  await redis.stop();
+const ctx = useStack({
+  label: 'r-faults',
+  withR: true,
+  env: { LONG_TASK_STEP_MS: '100', HEARTBEAT_TTL_SECONDS: '3', MAX_CONCURRENT_TASKS: '4' },
 });
 
-const rService = () => stack.services.find((s) => s.output().includes('"service":"r-worker"'))!;
+const rService = () => ctx.stack.services.find((s) => s.output().includes('"service":"r-worker"'))!;
 
 describe('fault: the R side', () => {
   it('the R service killed and restarted mid-task: the task ends FAILURE "worker lost", and new tasks run', async () => {
-    const { client } = stack;
+    const { client } = ctx.stack;
     const running = await Promise.all([1, 2].map(() => client.execute('r', { total: 200 })));
     for (const { taskId } of running) {
       await waitFor(async () => (await client.collect('r', taskId!)).state === 'PROGRESS', { what: 'progress' });
     }
     const old = rService();
-    const { port } = new URL(stack.rServiceUrl);
+    const { port } = new URL(ctx.stack.rServiceUrl);
     await old.stop('SIGKILL');
 
-    const restarted = startService('r-worker', { ...stack.env, HOST: '127.0.0.1', PORT: String(port) });
-    stack.services.push(restarted);
+    const restarted = startService('r-worker', { ...ctx.stack.env, HOST: '127.0.0.1', PORT: String(port) });
+    ctx.stack.services.push(restarted);
     await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => null))?.ok, {
       timeoutMs: 30_000,
       what: 'the restarted R service',
@@ -57,12 +46,12 @@ describe('fault: the R side', () => {
   }, 90_000);
 
   it('a task over its hard time limit ends FAILURE "time limit exceeded"', async () => {
-    const seen = await stack.client.runToCompletion('r', { total: 100, options: { time_limit_ms: 500 } });
+    const seen = await ctx.stack.client.runToCompletion('r', { total: 100, options: { time_limit_ms: 500 } });
     expect(seen.at(-1)).toMatchObject({ state: 'FAILURE', error: 'time limit exceeded (500 ms)' });
   });
 
   it('a cancelled running R task ends REVOKED', async () => {
-    const { client, baseUrl } = stack;
+    const { client, baseUrl } = ctx.stack;
     const accepted = await client.execute('r', { total: 100 });
     await waitFor(async () => (await client.collect('r', accepted.taskId!)).state === 'PROGRESS');
     const response = await fetch(`${baseUrl}/r/cancel`, {

@@ -6,9 +6,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedisServer, type RedisServer } from '../support/redis-server.js';
-import { startStack, type Stack } from '../support/stack.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startRedisServer } from '../support/redis-server.js';
+import { useStack } from '../support/stack.js';
 import { waitFor } from '../support/wait.js';
 
 const AOF_DIR = mkdtempSync(join(tmpdir(), 'switchyard-aof-'));
@@ -18,33 +18,24 @@ const persistent = (port?: number) =>
     extraArgs: ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', AOF_DIR],
   });
 
-let redisServer: RedisServer;
-let stack: Stack;
-
-beforeAll(async () => {
-  redisServer = await persistent();
-  stack = await startStack(redisServer, {
-    label: 'aof',
-    nodeWorkers: 2,
-    env: {
-      LOG_LEVEL: 'warn',
-      LONG_TASK_STEP_MS: '100',
-      LEASE_MS: '2000',
-      WORKER_CONCURRENCY: '10',
-      CPU_THREADS: '1',
-      REDIS_COMMAND_TIMEOUT_MS: '500',
-    },
-  });
+const ctx = useStack({
+  label: 'aof',
+  startRedis: () => persistent(),
+  nodeWorkers: 2,
+  env: {
+    LOG_LEVEL: 'warn',
+    LONG_TASK_STEP_MS: '100',
+    LEASE_MS: '2000',
+    WORKER_CONCURRENCY: '10',
+    CPU_THREADS: '1',
+    REDIS_COMMAND_TIMEOUT_MS: '500',
+  },
 });
-afterAll(async () => {
-  await stack?.stop();
-  await redisServer.stop();
-  rmSync(AOF_DIR, { recursive: true, force: true });
-});
+afterAll(() => rmSync(AOF_DIR, { recursive: true, force: true }));
 
 describe('fault: Redis killed and restarted mid-run (AOF on)', () => {
   it('every task accepted with 202 finishes; during the outage the gateway answers 503, then recovers', async () => {
-    const { client, baseUrl } = stack;
+    const { client, baseUrl } = ctx.stack;
     const accepted: string[] = [];
     const submit = async (count: number) => {
       const replies = await Promise.all(Array.from({ length: count }, () => client.execute('node', { total: 5 })));
@@ -54,7 +45,7 @@ describe('fault: Redis killed and restarted mid-run (AOF on)', () => {
 
     expect(new Set(await submit(60))).toEqual(new Set([202]));
     await new Promise((resolve) => setTimeout(resolve, 300)); // tasks are mid-flight now
-    await redisServer.stop({ crash: true });
+    await ctx.redis.stop({ crash: true });
 
     const duringOutage = await submit(10);
     expect(new Set(duringOutage)).toEqual(new Set([503]));
@@ -62,7 +53,7 @@ describe('fault: Redis killed and restarted mid-run (AOF on)', () => {
     expect(readyDuringOutage.status).toBe(503);
 
     await new Promise((resolve) => setTimeout(resolve, 500));
-    redisServer = await persistent(redisServer.port);
+    ctx.redis = await persistent(ctx.redis.port);
     await waitFor(async () => (await fetch(`${baseUrl}/readyz`)).ok, {
       timeoutMs: 15_000,
       what: 'the gateway to recover',

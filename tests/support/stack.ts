@@ -3,7 +3,8 @@
  * optionally the R service, on free loopback ports, against a given Redis.
  */
 import { gatewayClient, type GatewayClient } from './gateway-client.js';
-import { freePort, uniquePrefix, type RedisServer } from './redis-server.js';
+import { afterAll, beforeAll } from 'vitest';
+import { freePort, startRedisServer, uniquePrefix, type RedisServer } from './redis-server.js';
 import { startService, type ServiceProcess } from './services.js';
 import { waitFor } from './wait.js';
 
@@ -67,4 +68,25 @@ export async function startStack(
   }
   const rServiceUrl = `http://127.0.0.1:${rPort}`;
   return { baseUrl, rServiceUrl, env, client: gatewayClient(baseUrl), services, workers, startWorker, stop };
+}
+
+/**
+ * Registers beforeAll/afterAll hooks that start a redis-server (by `startRedis`, default a plain one)
+ * and a stack on it for the test file, and stop both afterwards. A test may replace `handle.redis`
+ * (after restarting Redis); the one there at the end is stopped.
+ */
+export function useStack(options: Parameters<typeof startStack>[1] & { startRedis?: () => Promise<RedisServer> }): {
+  stack: Stack;
+  redis: RedisServer;
+} {
+  const handle = {} as { stack: Stack; redis: RedisServer };
+  beforeAll(async () => {
+    handle.redis = await (options.startRedis ?? (() => startRedisServer()))();
+    handle.stack = await startStack(handle.redis, options);
+  });
+  afterAll(async () => {
+    await handle.stack?.stop();
+    await handle.redis?.stop();
+  });
+  return handle;
 }
