@@ -35,6 +35,10 @@ export interface KeyLayout {
    * finished. A non-terminal R record without it belongs to a dead service: collect reports FAILURE.
    */
   rHeartbeat(taskId: string): string;
+  /** LIST: R task ids given up as FAILURE (dead letters), newest first; an operator can requeue them. */
+  readonly rDead: string;
+  /** STRING (JSON): the request an R task was accepted with ({task, args, options}), kept with the record for requeueing. */
+  rRequest(taskId: string): string;
 }
 
 export function createKeyLayout(prefix: string): KeyLayout {
@@ -57,5 +61,7 @@ export function createKeyLayout(prefix: string): KeyLayout {
     idempotency: (scope) => `${prefix}:idem:${scope}`,
     rateLimitPrefix: `${prefix}:ratelimit:`,
     rHeartbeat: (taskId) => `${prefix}:r:heartbeat:${taskId}`,
+    rDead: `${prefix}:r:dead`,
+    rRequest: (taskId) => `${prefix}:r:request:${taskId}`,
   };
 }

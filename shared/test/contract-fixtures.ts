@@ -93,6 +93,8 @@ export function contractFiles(): Record<string, unknown> {
         nodeCancelChannel: keys.nodeCancelChannel,
         idempotency: keys.idempotency('scope'),
         rHeartbeat: keys.rHeartbeat(TASK_ID),
+        rDead: keys.rDead,
+        rRequest: keys.rRequest(TASK_ID),
       },
     },
     'tasks.json': {
