@@ -27,7 +27,7 @@ export interface AppDeps {
   redis: Redis;
   keys: KeyLayout;
   resultTtlSeconds: number;
-  rService: Pick<RServiceClient, 'submit' | 'cancel'>;
+  rService: Pick<RServiceClient, 'submit' | 'cancel' | 'requeue'>;
   logger: Logger;
   bodyLimitBytes: number;
   /** Empty: no authentication. */
@@ -70,7 +70,8 @@ export function createApp(deps: AppDeps): Express {
   if ((deps.rateLimitPerMinute ?? 0) > 0) {
     tasks.use(rateLimitPerCaller(redis, keys.rateLimitPrefix, deps.rateLimitPerMinute ?? 0));
   }
-  tasks.use('/node/dead-letters', createDeadLettersRouter(queue, readRecord));
+  tasks.use('/node/dead-letters', createDeadLettersRouter(nodeBackend));
+  tasks.use('/r/dead-letters', createDeadLettersRouter(rBackend));
   tasks.use('/node', createTasksRouter(nodeBackend));
   tasks.use('/r', createTasksRouter(rBackend));
   tasks.use('/celery', createTasksRouter(nodeBackend));

@@ -182,7 +182,12 @@ describe('operations and docs', () => {
     expect(doc.openapi).toBe('3.1.0');
     const routes = ['node', 'r', 'celery'].flatMap((w) => [`/${w}/execute`, `/${w}/collect`, `/${w}/cancel`]);
     expect(Object.keys(doc.paths).sort()).toEqual(
-      [...routes, '/node/dead-letters', '/node/dead-letters/requeue', '/healthz', '/readyz'].sort(),
+      [
+        ...routes,
+        ...['node', 'r'].flatMap((w) => [`/${w}/dead-letters`, `/${w}/dead-letters/requeue`]),
+        '/healthz',
+        '/readyz',
+      ].sort(),
     );
     expect(Object.keys(doc.components.schemas)).toEqual(
       expect.arrayContaining([

@@ -53,6 +53,8 @@ describe('R tasks whose service died', () => {
     });
     const stored = codec.decode((await gateway.redis.getBuffer(gateway.keys.task(record.task_id)))!) as TaskRecord;
     expect(stored.state).toBe('FAILURE');
+    const deadLetters = await request(gateway.app).get('/r/dead-letters');
+    expect(deadLetters.body.tasks.map((t: TaskRecord) => t.task_id)).toContain(record.task_id);
   });
 
   it('a record whose heartbeat is alive stays as it is, however old', async () => {

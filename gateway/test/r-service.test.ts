@@ -124,3 +124,34 @@ describe('POST /r/execute', () => {
     expect(scope.isDone()).toBe(true);
   });
 });
+
+describe('R dead letters', () => {
+  const TASK = '2b1a3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d';
+  const requeue = () => request(gateway.app).post('/r/dead-letters/requeue').send({ task_id: TASK });
+
+  it('requeue asks the R service to run the task again and answers 202', async () => {
+    const scope = nock(R_URL).post(`/tasks/${TASK}/requeue`).reply(202, { task_id: TASK, status: 'created' });
+    const response = await requeue();
+    expect(response.status).toBe(202);
+    expect(response.body).toEqual({ task_id: TASK, status: 'created' });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('passes on the R service 404 for a task that is not a dead letter, and its 429', async () => {
+    nock(R_URL)
+      .post(`/tasks/${TASK}/requeue`)
+      .reply(404, { error: { code: 'task_not_found', message: `Task ${TASK} is not on the dead-letter list` } });
+    const missing = await requeue();
+    expect(missing.status).toBe(404);
+    expect(missing.body.error).toEqual({
+      code: 'task_not_found',
+      message: `Task ${TASK} is not on the dead-letter list`,
+    });
+    nock(R_URL)
+      .post(`/tasks/${TASK}/requeue`)
+      .reply(429, { error: { code: 'worker_busy', message: 'busy' } }, { 'Retry-After': '2' });
+    const busy = await requeue();
+    expect(busy.status).toBe(429);
+    expect(busy.headers['retry-after']).toBe('2');
+  });
+});

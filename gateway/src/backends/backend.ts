@@ -25,6 +25,10 @@ export interface TaskBackend {
   submit(submission: TaskSubmission, idempotencyScope?: string): Promise<Submitted>;
   /** Cancels a task: REVOKED at once if it had not started, else its worker is asked to stop it. */
   cancel(taskId: string): Promise<Cancelled>;
+  /** Ids of the tasks given up as FAILURE (dead letters), newest first, and how many there are. */
+  deadLetters(limit: number): Promise<{ total: number; taskIds: string[] }>;
+  /** Runs a dead letter again with its attempts reset; 404 when it is not one (any more). */
+  requeueDead(taskId: string): Promise<void>;
 }
 
 export type RecordReader = (taskId: string) => Promise<TaskRecord | null>;
@@ -52,6 +56,10 @@ export function taskNotFound(worker: WorkerKind, taskId: string): SwitchyardErro
     'task_not_found',
     `No ${worker} task with id ${taskId}: it never existed or its record expired`,
   );
+}
+
+export function notDeadLetter(taskId: string, why = 'is not on the dead-letter list'): SwitchyardError {
+  return new SwitchyardError('task_not_found', `Task ${taskId} ${why}`);
 }
 
 export function taskFinished(record: TaskRecord): SwitchyardError {

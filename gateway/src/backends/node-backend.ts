@@ -2,15 +2,18 @@
 import { randomUUID } from 'node:crypto';
 import {
   NODE_TASKS,
+  nowIso,
   pendingRecord,
   resolveOptions,
   stepsOf,
   type Logger,
   type NodeQueue,
   type NodeTaskName,
+  type TaskRecord,
 } from '@switchyard/shared';
 import {
   cancellableRecord,
+  notDeadLetter,
   revokedVersion,
   taskFinished,
   taskNotFound,
@@ -37,6 +40,26 @@ export function createNodeBackend(queue: NodeQueue, readRecord: RecordReader, lo
       const replayed = taskId !== record.task_id;
       logger.info(replayed ? 'idempotent replay' : 'task queued', { task_id: taskId, worker: 'node', task });
       return { taskId, replayed };
+    },
+    deadLetters: (limit) => queue.deadLetters(limit),
+    async requeueDead(taskId) {
+      const record = await readRecord(taskId);
+      if (record === null || record.worker !== 'node') throw notDeadLetter(taskId);
+      const pending: TaskRecord = {
+        ...record,
+        state: 'PENDING',
+        status: 'Requeued by an operator',
+        current: 0,
+        result: null,
+        attempts: 0,
+        started_at: null,
+        updated_at: nowIso(),
+        finished_at: null,
+      };
+      const outcome = await queue.requeueDead(pending);
+      if (outcome === 'not_dead') throw notDeadLetter(taskId);
+      if (outcome === 'expired') throw notDeadLetter(taskId, 'can no longer run: its payload expired');
+      logger.info('dead letter requeued', { task_id: taskId });
     },
     async cancel(taskId) {
       const record = await cancellableRecord(readRecord, 'node', taskId);

@@ -12,7 +12,7 @@ export interface RBackendDeps {
   redis: Redis;
   keys: KeyLayout;
   resultTtlSeconds: number;
-  rService: Pick<RServiceClient, 'submit' | 'cancel'>;
+  rService: Pick<RServiceClient, 'submit' | 'cancel' | 'requeue'>;
   logger: Logger;
 }
 
@@ -40,6 +40,14 @@ export function createRBackend(deps: RBackendDeps): TaskBackend {
       }
       logger.info('task handed to the R service', { task_id: taskId, worker: 'r', task: submission.task });
       return { taskId, replayed: false };
+    },
+    async deadLetters(limit) {
+      const [total, taskIds] = await Promise.all([redis.llen(keys.rDead), redis.lrange(keys.rDead, 0, limit - 1)]);
+      return { total, taskIds };
+    },
+    async requeueDead(taskId) {
+      await rService.requeue(taskId);
+      logger.info('dead letter requeued on the R service', { task_id: taskId });
     },
     async cancel(taskId) {
       await cancellableRecord(readRecord, 'r', taskId);

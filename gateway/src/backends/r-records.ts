@@ -21,7 +21,7 @@ import type { RecordReader } from './backend.js';
 const LOST_AFTER_MS = 5_000;
 
 export function createRRecordReader(redis: Redis, keys: KeyLayout, ttlSeconds: number, logger: Logger): RecordReader {
-  const { failLostTask } = defineLuaScripts(redis, { failLostTask: 'fail-lost-task-2' });
+  const { failLostTask } = defineLuaScripts(redis, { failLostTask: 'fail-lost-task-3' });
   return async (taskId) => {
     const bytes = await redis.getBuffer(keys.task(taskId));
     if (bytes === null) return null;
@@ -41,9 +41,11 @@ export function createRRecordReader(redis: Redis, keys: KeyLayout, ttlSeconds: n
     const written = await failLostTask(
       keys.task(taskId),
       keys.rHeartbeat(taskId),
+      keys.rDead,
       bytes,
       codec.encode(failed),
       ttlSeconds,
+      taskId,
     );
     if (written !== 1) return readTaskRecord(redis, keys, taskId);
     logger.warn('R task lost with its service; recorded FAILURE', { task_id: taskId });

@@ -120,6 +120,35 @@ function registerTaskRoutes(
   });
 }
 
+function registerDeadLetterRoutes(registry: OpenAPIRegistry, worker: WorkerKind, common: RouteConfig['responses']) {
+  const title = worker === 'node' ? 'Node' : 'R';
+  registry.registerPath({
+    method: 'get',
+    path: `/${worker}/dead-letters`,
+    tags: ['Dead letters'],
+    summary: `${title} tasks given up as FAILURE, newest first`,
+    request: { query: DeadLetterQuery },
+    responses: { 200: json(DeadLetterList, 'Newest first'), ...common, 503: errorReply('Redis is unavailable') },
+  });
+  registry.registerPath({
+    method: 'post',
+    path: `/${worker}/dead-letters/requeue`,
+    tags: ['Dead letters'],
+    summary: `Run a dead-lettered ${title} task again, attempts reset`,
+    request: { body: { required: true, ...json(RequeueRequest, 'The task to requeue') } },
+    responses: {
+      202: json(ExecuteAccepted, 'Started again; poll collect'),
+      404: errorReply('Not on the dead-letter list, or it can no longer run'),
+      422: errorReply('task_id is missing or not a UUID'),
+      ...(worker === 'r'
+        ? { 429: errorReply('The R worker runs its maximum of tasks; retry after Retry-After seconds') }
+        : {}),
+      ...common,
+      503: errorReply(worker === 'r' ? 'Redis or the R service is unavailable' : 'Redis is unavailable'),
+    },
+  });
+}
+
 export function buildOpenApiDocument(
   { authenticated, rateLimited }: { authenticated: boolean; rateLimited: boolean } = {
     authenticated: false,
@@ -143,28 +172,8 @@ export function buildOpenApiDocument(
   registerTaskRoutes(registry, 'node', '/node', common);
   registerTaskRoutes(registry, 'r', '/r', common);
   registerTaskRoutes(registry, 'node', '/celery', common, true);
-  registry.registerPath({
-    method: 'get',
-    path: '/node/dead-letters',
-    tags: ['Dead letters'],
-    summary: 'Node tasks that failed every attempt',
-    request: { query: DeadLetterQuery },
-    responses: { 200: json(DeadLetterList, 'Newest first'), ...common, 503: errorReply('Redis is unavailable') },
-  });
-  registry.registerPath({
-    method: 'post',
-    path: '/node/dead-letters/requeue',
-    tags: ['Dead letters'],
-    summary: 'Run a dead-lettered Node task again, attempts reset',
-    request: { body: { required: true, ...json(RequeueRequest, 'The task to requeue') } },
-    responses: {
-      202: json(ExecuteAccepted, 'Queued again; poll collect'),
-      404: errorReply('Not on the dead-letter list, or its payload expired'),
-      422: errorReply('task_id is missing or not a UUID'),
-      ...common,
-      503: errorReply('Redis is unavailable'),
-    },
-  });
+  registerDeadLetterRoutes(registry, 'node', common);
+  registerDeadLetterRoutes(registry, 'r', common);
   registry.registerPath({
     method: 'get',
     path: '/healthz',

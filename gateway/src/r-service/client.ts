@@ -53,6 +53,13 @@ export class RServiceClient {
     throw this.failure(reply);
   }
 
+  /** Asks the R service to run a dead-lettered task again (202), with its attempts reset. */
+  async requeue(taskId: string): Promise<void> {
+    const reply = await this.call('POST', `/tasks/${encodeURIComponent(taskId)}/requeue`);
+    if (reply.status === 202) return;
+    throw this.failure(reply);
+  }
+
   async close(): Promise<void> {
     await this.agent.close();
   }
