@@ -16,6 +16,7 @@ import type { KeyLayout } from './keys.js';
 import { defineLuaScripts, type ScriptCaller } from './lua.js';
 import type { TaskOptions } from './options.js';
 import type { TaskRecord } from './status.js';
+import { readDeadLetters } from './task-store.js';
 
 /** What travels with a queued task id. */
 export interface TaskPayload {
@@ -239,11 +240,7 @@ export class NodeQueue {
 
   /** Ids on the dead-letter list, newest first, and how many there are. */
   async deadLetters(limit: number): Promise<{ total: number; taskIds: string[] }> {
-    const [total, taskIds] = await Promise.all([
-      this.redis.llen(this.keys.nodeDead),
-      this.redis.lrange(this.keys.nodeDead, 0, limit - 1),
-    ]);
-    return { total, taskIds };
+    return readDeadLetters(this.redis, this.keys.nodeDead, limit);
   }
 
   /** Queues a dead letter again with `pendingRecord`, attempts reset. */

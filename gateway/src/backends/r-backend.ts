@@ -3,7 +3,7 @@
  * Idempotency-Key is claimed in Redis before the call and released if the R service does not accept.
  */
 import { randomUUID } from 'node:crypto';
-import type { KeyLayout, Logger, Redis } from '@switchyard/shared';
+import { readDeadLetters, type KeyLayout, type Logger, type Redis } from '@switchyard/shared';
 import type { RServiceClient } from '../r-service/client.js';
 import { cancellableRecord, type TaskBackend } from './backend.js';
 import { createRRecordReader } from './r-records.js';
@@ -41,10 +41,7 @@ export function createRBackend(deps: RBackendDeps): TaskBackend {
       logger.info('task handed to the R service', { task_id: taskId, worker: 'r', task: submission.task });
       return { taskId, replayed: false };
     },
-    async deadLetters(limit) {
-      const [total, taskIds] = await Promise.all([redis.llen(keys.rDead), redis.lrange(keys.rDead, 0, limit - 1)]);
-      return { total, taskIds };
-    },
+    deadLetters: (limit) => readDeadLetters(redis, keys.rDead, limit),
     async requeueDead(taskId) {
       await rService.requeue(taskId);
       logger.info('dead letter requeued on the R service', { task_id: taskId });
