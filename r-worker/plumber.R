@@ -35,6 +35,16 @@ function(req, res, task_id) {
   send_answer(res, service$cancel_task(task_id))
 }
 
+#* Runs a dead letter (a task whose record is FAILURE, on the R dead-letter list) again with its
+#* attempts reset, from the request it was accepted with: 202 {"task_id", "status": "created"}.
+#* 404 task_not_found (not a dead letter, or it can no longer run: its request expired),
+#* 429 worker_busy (with Retry-After; it stays a dead letter), 422 validation_failed (not a UUID),
+#* 503 redis_unavailable.
+#* @post /tasks/<task_id>/requeue
+function(req, res, task_id) {
+  send_answer(res, service$requeue_task(task_id))
+}
+
 #* 200 {"status": "ok", "running": n, "max": m} when Redis answers PING, else 503 redis_unavailable.
 #* @get /health
 function(req, res) {

@@ -1,10 +1,39 @@
 # The worker service behind the HTTP endpoints, built from its dependencies so tests can run it
-# in-process (no port): accepting tasks, cancelling them, health, the upkeep loop and shutdown.
-# plumber.R only turns HTTP requests into these calls and the answers back into HTTP; the tasks the
-# service holds are looked after by supervisor.R.
+# in-process (no port): accepting tasks, cancelling them, requeueing dead letters (requeue.R), health,
+# the upkeep loop and shutdown. plumber.R only turns HTTP requests into these calls and the answers
+# back into HTTP; the tasks the service holds are looked after by supervisor.R.
 
 # Seconds a caller is asked to wait after 429 worker_busy.
 busy_retry_after_seconds <- 1
+
+worker_busy_answer <- function(max_concurrent_tasks) {
+  http_error(
+    "worker_busy",
+    sprintf("The R worker is already running its limit of %d tasks; retry later", max_concurrent_tasks),
+    headers = list(`Retry-After` = as.character(busy_retry_after_seconds))
+  )
+}
+
+accepted_answer <- function(task_id) {
+  http_answer(202L, list(task_id = task_id, status = "created"))
+}
+
+# What a valid request (validate_task_request) runs as: its options resolved at `now`, and its first
+# record: PENDING, or REVOKED at once when `expires` has passed. A requeued task's first record says so
+# and keeps the created_at of the record it replaces.
+plan_task_run <- function(tasks, request, now = Sys.time(), requeued_from = NULL) {
+  options <- resolve_task_options(tasks[[request$task]]$defaults, request$options, now = now)
+  total <- tasks[[request$task]]$steps(request$args)
+  record <- new_pending_record(request$task_id, request$task, request$args, total, options$max_attempts, options$expires_at)
+  if (!is.null(requeued_from)) {
+    record <- update_record(record, status = requeued_status, created_at = requeued_from$created_at)
+  }
+  expired <- !is.null(options$expires_at) && parse_iso_datetime(options$expires_at) <= as.numeric(now)
+  if (expired) {
+    record <- mark_revoked(record, expired_status(options$expires_at), now = record$updated_at)
+  }
+  list(options = options, record = record, expired = expired)
+}
 
 new_service <- function(config, redis, logger, keys = new_key_layout(config$key_prefix), start_child = NULL, tasks = r_tasks) {
   supervisor <- new_supervisor(config, redis, keys, logger, start_child = start_child, tasks = tasks)
@@ -19,23 +48,17 @@ new_service <- function(config, redis, logger, keys = new_key_layout(config$key_
     request <- validated$request
     task_id <- request$task_id
     supervisor$upkeep()
-    now <- Sys.time()
-    options <- resolve_task_options(tasks[[request$task]]$defaults, request$options, now = now)
-    total <- tasks[[request$task]]$steps(request$args)
-    record <- new_pending_record(task_id, request$task, request$args, total, options$max_attempts, options$expires_at)
-    expired <- !is.null(options$expires_at) && parse_iso_datetime(options$expires_at) <= as.numeric(now)
-    if (expired) {
-      record <- mark_revoked(record, expired_status(options$expires_at), now = record$created_at)
-    } else if (supervisor$running_count() >= config$max_concurrent_tasks) {
+    plan <- plan_task_run(tasks, request)
+    options <- plan$options
+    if (!plan$expired && supervisor$running_count() >= config$max_concurrent_tasks) {
       logger$warn("task refused: worker busy", task_id = task_id, running = supervisor$running_count())
-      return(http_error(
-        "worker_busy",
-        sprintf("The R worker is already running its limit of %d tasks; retry later", config$max_concurrent_tasks),
-        headers = list(`Retry-After` = as.character(busy_retry_after_seconds))
-      ))
+      return(worker_busy_answer(config$max_concurrent_tasks))
     }
     created <- tryCatch(
-      create_record(redis, keys, record, config$result_ttl_seconds, config$heartbeat_ttl_seconds),
+      create_record(
+        redis, keys, plan$record, config$result_ttl_seconds, config$heartbeat_ttl_seconds,
+        stored_request_json(request$given)
+      ),
       redis_error = function(e) e
     )
     if (inherits(created, "redis_error")) {
@@ -45,14 +68,14 @@ new_service <- function(config, redis, logger, keys = new_key_layout(config$key_
     if (!created) {
       return(http_error("task_exists", sprintf("A task with id %s already exists", task_id)))
     }
-    if (expired) {
+    if (plan$expired) {
       logger$warn("task revoked: expired before it started", task_id = task_id, expires_at = options$expires_at)
-      return(accepted(task_id))
+      return(accepted_answer(task_id))
     }
-    pid <- tryCatch(supervisor$hold(record, request$args, options), error = function(e) e)
+    pid <- tryCatch(supervisor$hold(plan$record, request$args, options), error = function(e) e)
     if (inherits(pid, "error")) {
       logger$error("task could not be started", task_id = task_id, error = conditionMessage(pid))
-      try(redis$command(list("DEL", keys$task(task_id), keys$r_heartbeat(task_id))), silent = TRUE)
+      try(redis$command(list("DEL", keys$task(task_id), keys$r_heartbeat(task_id), keys$r_request(task_id))), silent = TRUE)
       return(http_error("internal", "The R worker could not start the task"))
     }
     logger$info(
@@ -61,12 +84,10 @@ new_service <- function(config, redis, logger, keys = new_key_layout(config$key_
       soft_time_limit_ms = options$soft_time_limit_ms, time_limit_ms = options$time_limit_ms,
       expires_at = options$expires_at
     )
-    accepted(task_id)
+    accepted_answer(task_id)
   }
 
-  accepted <- function(task_id) {
-    http_answer(202L, list(task_id = task_id, status = "created"))
-  }
+  requeue_task <- new_requeue(config, redis, keys, supervisor, logger, tasks = tasks)
 
   cancel_task <- function(task_id) {
     invalid <- validate_task_id(task_id)
@@ -171,6 +192,7 @@ new_service <- function(config, redis, logger, keys = new_key_layout(config$key_
   list(
     submit_task = submit_task,
     cancel_task = cancel_task,
+    requeue_task = requeue_task,
     health = health,
     upkeep = supervisor$upkeep,
     start_watching = start_watching,

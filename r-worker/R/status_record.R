@@ -1,11 +1,13 @@
 # The task status record (shared/src/status.ts TaskRecord) as the R worker writes it: a MessagePack
 # map under keys$task(task_id), with every field of the schema in the schema's order, re-written whole
 # on every change with a TTL of RESULT_TTL_SECONDS (through the scripts of redis_scripts.R, so a
-# terminal record is never overwritten and a finished task's heartbeat goes with it).
+# terminal record is never overwritten, a finished task's heartbeat goes with it, a FAILURE goes on
+# the dead-letter list, and the stored request keeps the record's TTL).
 #
 # PENDING (service, before it answers 202) -> STARTED -> PROGRESS ... -> SUCCESS | FAILURE, or RETRY
 # (a failed attempt waiting out its backoff) -> STARTED again (child); REVOKED when cancelled or
-# expired, and FAILURE for a child that ended without a terminal record (service).
+# expired, and FAILURE for a child that ended without a terminal record (service). A FAILURE may
+# become PENDING again only through a requeue (requeue.R).
 
 record_fields <- c(
   "task_id", "worker", "task", "args", "state", "current", "total", "status", "result", "error",
@@ -118,25 +120,29 @@ encode_record <- function(record) {
   msgpack_encode(record[record_fields])
 }
 
-# The first record of a task, with its heartbeat when the record is not terminal, unless a record with
-# its id exists (then FALSE, and nothing is written).
-create_record <- function(redis, keys, record, ttl_seconds, heartbeat_ttl_seconds) {
+# The first record of a task, with its heartbeat when the record is not terminal, and the request it
+# was accepted with (JSON, same TTL), unless a record with its id exists (then FALSE, and nothing is
+# written).
+create_record <- function(redis, keys, record, ttl_seconds, heartbeat_ttl_seconds, request_json) {
   task_id <- record$task_id
   heartbeat <- if (is_terminal_record(record)) 0 else heartbeat_ttl_seconds
   created <- run_redis_script(
-    redis, "create_record_2", c(keys$task(task_id), keys$r_heartbeat(task_id)),
-    list(encode_record(record), ttl_seconds, heartbeat)
+    redis, "create_record_3", c(keys$task(task_id), keys$r_heartbeat(task_id), keys$r_request(task_id)),
+    list(encode_record(record), ttl_seconds, heartbeat, request_json)
   )
   identical(as.numeric(created), 1)
 }
 
-# Replaces the record unless the stored one is terminal (then FALSE); a terminal record also deletes
-# the task's heartbeat. Safe to send twice, so it is retried on a fresh connection after a broken one.
+# Replaces the record unless the stored one is terminal or belongs to another run of the task (then
+# FALSE): see write_record_4. A terminal record also deletes the task's heartbeat, and a FAILURE puts
+# the task on the dead-letter list. Safe to send twice, so it is retried on a fresh connection after a
+# broken one.
 write_record <- function(redis, keys, record, ttl_seconds) {
   task_id <- record$task_id
   written <- run_redis_script(
-    redis, "write_record_2", c(keys$task(task_id), keys$r_heartbeat(task_id)),
-    list(encode_record(record), ttl_seconds, if (is_terminal_record(record)) 1 else 0),
+    redis, "write_record_4",
+    c(keys$task(task_id), keys$r_heartbeat(task_id), keys$r_request(task_id), keys$r_dead),
+    list(encode_record(record), ttl_seconds, record$state, record$started_at %or% "", task_id),
     idempotent = TRUE
   )
   identical(as.numeric(written), 1)
@@ -156,6 +162,9 @@ refresh_heartbeats <- function(redis, keys, task_ids, heartbeat_ttl_seconds) {
   invisible(run_redis_script(redis, "refresh_heartbeats_n", heartbeat_keys, list(heartbeat_ttl_seconds), idempotent = TRUE))
 }
 
-delete_heartbeat <- function(redis, keys, task_id) {
-  redis$command(list("DEL", keys$r_heartbeat(task_id)), idempotent = TRUE)
+# Deletes the heartbeat of a task the service lets go, unless its record is live again (requeued: the
+# heartbeat is its new run's). TRUE if deleted or absent.
+end_heartbeat <- function(redis, keys, task_id) {
+  ended <- run_redis_script(redis, "end_heartbeat_2", c(keys$task(task_id), keys$r_heartbeat(task_id)), idempotent = TRUE)
+  identical(as.numeric(ended), 1)
 }

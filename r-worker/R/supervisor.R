@@ -43,7 +43,9 @@ new_supervisor <- function(config, redis, keys, logger, start_child = NULL, task
   }
   running_count <- function() length(entries("running"))
 
-  # Takes on a task whose PENDING record is written, and starts its first attempt; returns its pid.
+  # Takes on a task whose PENDING record is written, and starts its first attempt; returns its pid. A
+  # requeued task may still have an entry here from its last run when that run's child wrote FAILURE
+  # and has not been seen to exit yet: the new entry replaces it, and that child's end is ignored.
   hold <- function(record, args, options) {
     entry <- new.env(parent = emptyenv())
     entry$task_id <- record$task_id
@@ -82,9 +84,10 @@ new_supervisor <- function(config, redis, keys, logger, start_child = NULL, task
   }
 
   # The heartbeat is deleted here too: a refresh may have re-created it after the child's final write.
+  # It is kept when the record is live again: the task was requeued, and the heartbeat is its new run's.
   release <- function(entry) {
-    if (exists(entry$task_id, envir = held, inherits = FALSE)) rm(list = entry$task_id, envir = held)
-    tryCatch(delete_heartbeat(redis, keys, entry$task_id), redis_error = function(e) {
+    if (identical(get0(entry$task_id, envir = held, inherits = FALSE), entry)) rm(list = entry$task_id, envir = held)
+    tryCatch(end_heartbeat(redis, keys, entry$task_id), redis_error = function(e) {
       logger$warn("could not delete the heartbeat of a finished task; it expires by itself", task_id = entry$task_id, error = conditionMessage(e))
     })
     TRUE
@@ -248,9 +251,15 @@ new_supervisor <- function(config, redis, keys, logger, start_child = NULL, task
     }
     entry$stop_reason <- "cancel"
     if (entry$phase == "running") tools::pskill(entry$pid, tools::SIGKILL)
-    record <- read_record(redis, keys, task_id) %or% entry$record
-    written <- !is_terminal_record(record) &&
-      write_record(redis, keys, mark_revoked(record, cancelled_running_status), config$result_ttl_seconds)
+    # A write the killed child sent just before may land between our read and our write (write_record
+    # then refuses a REVOKED of the attempt before it): read again. It sent at most one.
+    for (try in 1:3) {
+      record <- read_record(redis, keys, task_id) %or% entry$record
+      if (is_terminal_record(record)) break
+      written <- write_record(redis, keys, mark_revoked(record, cancelled_running_status), config$result_ttl_seconds)
+      if (written) break
+    }
+    written <- !is_terminal_record(record) && written
     logger$info("task cancelled while running", task_id = task_id, pid = entry$pid, revoked = written)
     if (written) "revoked" else "finished"
   }

@@ -1,6 +1,7 @@
 # Validation of POST /tasks bodies: {"task_id": "<uuid>", "task": "<name>", "args": [...],
 # "options": {...}}, with the argument rules of shared/src/tasks.ts R_TASKS and the option rules of
-# options.R (the gateway checks the same rules first); and of the task id in DELETE /tasks/<task_id>.
+# options.R (the gateway checks the same rules first); and of the task id in DELETE /tasks/<task_id>
+# and POST /tasks/<task_id>/requeue.
 # Every problem is reported as {field, message}, field a dotted path ("args.1.x.0"), message what must
 # be true. The limits mirror TASK_LIMITS; tests/testthat/test-validate.R fails if they drift.
 
@@ -20,15 +21,22 @@ uuid_pattern <- paste0(
 )
 predictor_name_pattern <- "^[A-Za-z][A-Za-z0-9_.]{0,63}$"
 
-# Returns list(request = list(task_id, task, args, options)) or list(error = <http answer>). The args
-# come back normalised for both the task and the status record: arrays as I(<double vector>) (so a
-# one-item array stays an array in MessagePack), the predictor columns as a named list of those.
+# Returns list(request = list(task_id, task, args, options, given)) or list(error = <http answer>).
+# The args come back normalised for both the task and the status record: arrays as I(<double vector>)
+# (so a one-item array stays an array in MessagePack), the predictor columns as a named list of those.
 # `options` is what the request asked for (an empty list when it gave none), not yet resolved.
+# `given` is the request as parsed from its JSON, without task_id (task, args, and options when it had
+# any): what is stored for a requeue.
 validate_task_request <- function(body_raw) {
   body <- parse_json_body(body_raw)
   if (inherits(body, "invalid_json")) {
     return(list(error = http_error("invalid_json", conditionMessage(body))))
   }
+  validate_task_body(body)
+}
+
+# The same checks on a request already parsed (jsonlite::parse_json, simplifyVector = FALSE).
+validate_task_body <- function(body) {
   problems <- new_problem_list()
   if (!is_json_object(body)) {
     problems$add("(body)", "must be a JSON object with task_id, task and args")
@@ -67,7 +75,8 @@ validate_task_request <- function(body_raw) {
   if (problems$count() > 0) {
     return(list(error = validation_error(problems$all())))
   }
-  list(request = list(task_id = task_id, task = task, args = args, options = options))
+  given <- body[intersect(c("task", "args", "options"), names(body))]
+  list(request = list(task_id = task_id, task = task, args = args, options = options, given = given))
 }
 
 task_id_rule <- "must be a task id as returned by execute (a UUID)"
@@ -76,7 +85,8 @@ is_task_id <- function(x) {
   is_json_string(x) && !is.na(x) && grepl(uuid_pattern, x)
 }
 
-# The task id of DELETE /tasks/<task_id>: NULL when it is one, else the 422 answer.
+# The task id of DELETE /tasks/<task_id> and POST /tasks/<task_id>/requeue: NULL when it is one, else
+# the 422 answer.
 validate_task_id <- function(task_id) {
   if (is_task_id(task_id)) {
     return(NULL)

@@ -52,6 +52,11 @@ child_pid_of <- function(setup, task_id) {
   setup$service$supervisor$held(task_id)$pid
 }
 
+# The R dead-letter list, newest first.
+dead_letters <- function(setup) {
+  vapply(setup$redis$command(list("LRANGE", setup$keys$r_dead, 0, -1)), rawToChar, "")
+}
+
 heartbeat_exists <- function(setup, task_id) {
   setup$redis$command(list("EXISTS", setup$keys$r_heartbeat(task_id))) == 1
 }

@@ -17,7 +17,7 @@ test_that("each script's name ends with its number of keys, and its header lists
   }
 })
 
-test_that("write_record_2 reads the state of records written by the Node side too (the contract vectors)", {
+test_that("write_record_4 reads the state and started_at of records written by the Node side too (the contract vectors)", {
   server <- start_redis_server()
   redis <- redis_connect(server$url, use_redux = FALSE)
   on.exit({
@@ -27,7 +27,9 @@ test_that("write_record_2 reads the state of records written by the Node side to
   for (vector in Filter(function(v) grepl("_record$", v$name), contract("status-vectors.json")$vectors)) {
     key <- paste0("script-test:", vector$name)
     redis$command(list("SET", key, hex_to_raw(vector$msgpack_hex)))
-    written <- run_redis_script(redis, "write_record_2", c(key, paste0(key, ":hb")), list(charToRaw("new"), 60, 0))
+    keys <- c(key, paste0(key, ":hb"), paste0(key, ":request"), paste0(key, ":dead"))
+    same_attempt <- list(charToRaw("new"), 60, "PROGRESS", vector$value$started_at %or% "", "id")
+    written <- run_redis_script(redis, "write_record_4", keys, same_attempt)
     terminal <- vector$value$state %in% terminal_states
     expect_identical(written, if (terminal) 0 else 1, label = vector$name)
   }

@@ -91,6 +91,7 @@ test_that("a child killed with SIGKILL leaves FAILURE 'worker lost', not PROGRES
   expect_identical(record$status, "Task failed")
   expect_true(record$current >= 1)
   expect_identical(setup$service$running(), 0L)
+  expect_identical(dead_letters(setup), task_id)
 })
 
 test_that("a child that could not be started gets 500 internal and its PENDING record is removed", {
@@ -100,6 +101,7 @@ test_that("a child that could not be started gets 500 internal and its PENDING r
   expect_identical(answer$status, 500L)
   expect_identical(answer$body$error$code, "internal")
   expect_null(read_record(setup$redis, setup$keys, task_id))
+  expect_null(setup$redis$command(list("GET", setup$keys$r_request(task_id))))
 })
 
 test_that("health is 200 with running and max while Redis answers, 503 redis_unavailable when it does not", {
@@ -132,6 +134,7 @@ test_that("shutdown lets a task that ends within the grace period finish, and ki
   slow_record <- read_record(setup$redis, setup$keys, slow)
   expect_identical(slow_record$state, "FAILURE")
   expect_identical(slow_record$error, "worker shut down before the task finished")
+  expect_identical(dead_letters(setup), slow)
 })
 
 test_that("the PENDING record carries max_attempts and expires_at, and the task's heartbeat is set with it", {
@@ -207,6 +210,7 @@ test_that("cancel of a running task kills its child, records REVOKED and answers
   expect_identical(read_record(setup$redis, setup$keys, task_id), record)
   expect_false(heartbeat_exists(setup, task_id))
   expect_identical(setup$service$running(), 0L)
+  expect_length(dead_letters(setup), 0) # REVOKED is no dead letter
 })
 
 test_that("cancel answers 409 task_finished for a finished task, 404 task_not_found for one not held, 422 for a bad id", {
@@ -259,4 +263,5 @@ test_that("shutdown fails a task waiting to retry, and starts no retry", {
   record <- read_record(setup$redis, setup$keys, task_id)
   expect_identical(record[c("state", "error", "attempts")], list(state = "FAILURE", error = shutdown_message, attempts = 1L))
   expect_false(heartbeat_exists(setup, task_id))
+  expect_identical(dead_letters(setup), task_id)
 })

@@ -102,14 +102,21 @@ describe("records in Redis", {
   ttl <- function(key) redis$command(list("TTL", key))
   exists_key <- function(key) redis$command(list("EXISTS", key)) == 1
 
-  it("creates a record with a TTL and its heartbeat, and refuses a second one with the same id", {
+  dead_letters <- function() vapply(redis$command(list("LRANGE", keys$r_dead, 0, -1)), rawToChar, "")
+
+  it("creates a record with a TTL, its heartbeat and its request (same TTL), and refuses a second one with the same id", {
     id <- new_task_id()
     record <- new_pending_record(id, "long_task", list(3), 3)
-    expect_true(create_record(redis, keys, record, 120, 15))
+    request <- '{"task":"long_task","args":[3]}'
+    expect_true(create_record(redis, keys, record, 120, 15, request))
     expect_true(ttl(keys$task(id)) > 100 && ttl(keys$task(id)) <= 120)
+    expect_identical(rawToChar(redis$command(list("GET", keys$r_request(id)))), request)
+    expect_true(ttl(keys$r_request(id)) > 100 && ttl(keys$r_request(id)) <= 120)
+    expect_false(create_record(redis, keys, record, 120, 15, '{"task":"other"}'))
+    expect_identical(rawToChar(redis$command(list("GET", keys$r_request(id)))), request)
     expect_true(ttl(keys$r_heartbeat(id)) > 10 && ttl(keys$r_heartbeat(id)) <= 15)
     expect_identical(redis$command(list("GET", keys$r_heartbeat(id))), charToRaw("1"))
-    expect_false(create_record(redis, keys, mark_started(record), 120, 15))
+    expect_false(create_record(redis, keys, mark_started(record), 120, 15, "{}"))
     expect_identical(read_record(redis, keys, id), msgpack_decode(encode_record(record)))
     expect_null(read_record(redis, keys, new_task_id()))
   })
@@ -117,7 +124,7 @@ describe("records in Redis", {
   it("creates an already terminal record (an expired task) without a heartbeat", {
     id <- new_task_id()
     revoked <- mark_revoked(new_pending_record(id, "long_task", list(3), 3), expired_status("2020-01-01T00:00:00.000Z"))
-    expect_true(create_record(redis, keys, revoked, 120, 15))
+    expect_true(create_record(redis, keys, revoked, 120, 15, "{}"))
     expect_false(exists_key(keys$r_heartbeat(id)))
     expect_identical(read_record(redis, keys, id)$state, "REVOKED")
   })
@@ -125,7 +132,7 @@ describe("records in Redis", {
   it("replaces a live record, keeps the heartbeat until the record is terminal, then deletes it", {
     id <- new_task_id()
     record <- new_pending_record(id, "long_task", list(3), 3)
-    create_record(redis, keys, record, 120, 15)
+    create_record(redis, keys, record, 120, 15, "{}")
     started <- mark_started(record)
     expect_true(write_record(redis, keys, started, 300))
     expect_identical(read_record(redis, keys, id)$state, "STARTED")
@@ -135,10 +142,62 @@ describe("records in Redis", {
     expect_false(exists_key(keys$r_heartbeat(id)))
   })
 
+  it("keeps the request's TTL the record's on every write", {
+    id <- new_task_id()
+    record <- new_pending_record(id, "long_task", list(3), 3)
+    create_record(redis, keys, record, 120, 15, "{}")
+    started <- mark_started(record)
+    expect_true(write_record(redis, keys, started, 600))
+    expect_true(ttl(keys$r_request(id)) > 580)
+    expect_true(write_record(redis, keys, mark_success(started, 3), 900))
+    expect_true(ttl(keys$r_request(id)) > 880)
+    expect_false(write_record(redis, keys, mark_failure(started, "late"), 60)) # refused: nothing changes
+    expect_true(ttl(keys$r_request(id)) > 880)
+  })
+
+  it("puts every FAILURE on the dead-letter list once, newest first; SUCCESS, REVOKED and RETRY are not dead letters", {
+    redis$command(list("DEL", keys$r_dead))
+    write_as <- function(change) {
+      id <- new_task_id()
+      started <- mark_started(new_pending_record(id, "long_task", list(3), 3, max_attempts = 2))
+      create_record(redis, keys, started, 120, 15, "{}")
+      expect_true(write_record(redis, keys, change(started), 120))
+      id
+    }
+    first <- write_as(function(r) mark_failure(r, "boom"))
+    write_as(function(r) mark_success(r, 3))
+    write_as(function(r) mark_revoked(r, "Cancelled while running"))
+    write_as(function(r) mark_retry(r, "boom", 10))
+    second <- write_as(function(r) mark_failure(r, "time limit exceeded (5 ms)"))
+    expect_identical(dead_letters(), c(second, first))
+    # Sent again (a retry on a fresh connection): refused, the list unchanged.
+    expect_false(write_record(redis, keys, mark_failure(read_record(redis, keys, first), "boom"), 120))
+    expect_identical(dead_letters(), c(second, first))
+  })
+
+  it("refuses a write from another attempt (another run of a requeued task); STARTED only after PENDING or RETRY", {
+    id <- new_task_id()
+    pending <- new_pending_record(id, "long_task", list(3), 3)
+    create_record(redis, keys, pending, 120, 15, "{}")
+    started <- mark_started(pending, now = "2026-01-01T00:00:01.000Z")
+    expect_true(write_record(redis, keys, started, 120))
+    expect_true(write_record(redis, keys, started, 120)) # the same write sent twice
+    orphan <- mark_started(pending, now = "2025-12-31T23:00:00.000Z")
+    for (late in list(mark_progress(orphan, 1), mark_success(orphan, 3), mark_failure(orphan, "x"), mark_started(pending, now = "t"))) {
+      expect_false(write_record(redis, keys, late, 120))
+    }
+    expect_false(write_record(redis, keys, mark_revoked(pending, "Cancelled while running"), 120)) # from a stale read
+    expect_true(write_record(redis, keys, mark_progress(started, 1), 120))
+    retry <- mark_retry(mark_progress(started, 1), "boom", 10)
+    expect_true(write_record(redis, keys, retry, 120))
+    expect_true(write_record(redis, keys, mark_started(retry, now = "2026-01-01T00:00:02.000Z"), 120))
+    expect_identical(read_record(redis, keys, id)[c("state", "attempts", "started_at")], list(state = "STARTED", attempts = 2L, started_at = "2026-01-01T00:00:02.000Z"))
+  })
+
   it("never overwrites a terminal record, whoever writes", {
     id <- new_task_id()
     record <- mark_started(new_pending_record(id, "long_task", list(3), 3))
-    create_record(redis, keys, record, 120, 15)
+    create_record(redis, keys, record, 120, 15, "{}")
     expect_true(write_record(redis, keys, mark_revoked(record, "Cancelled while running"), 120))
     for (late in list(mark_progress(record, 2), mark_success(record, 3), mark_failure(record, "worker lost"))) {
       expect_false(write_record(redis, keys, late, 120))
@@ -157,8 +216,20 @@ describe("records in Redis", {
     refresh_heartbeats(redis, keys, ids, 30)
     for (id in ids) expect_true(ttl(keys$r_heartbeat(id)) > 25)
     refresh_heartbeats(redis, keys, character(0), 30)
-    delete_heartbeat(redis, keys, ids[[1]])
+    expect_true(end_heartbeat(redis, keys, ids[[1]])) # no record at all: deleted
     expect_false(exists_key(keys$r_heartbeat(ids[[1]])))
     expect_true(exists_key(keys$r_heartbeat(ids[[2]])))
+  })
+
+  it("ends a heartbeat when the record is terminal, and keeps it when the record is live again (requeued)", {
+    id <- new_task_id()
+    record <- mark_started(new_pending_record(id, "long_task", list(3), 3))
+    create_record(redis, keys, record, 120, 15, "{}")
+    expect_false(end_heartbeat(redis, keys, id))
+    expect_true(exists_key(keys$r_heartbeat(id)))
+    write_record(redis, keys, mark_failure(record, "boom"), 120)
+    refresh_heartbeats(redis, keys, id, 30) # a refresh that raced the FAILURE
+    expect_true(end_heartbeat(redis, keys, id))
+    expect_false(exists_key(keys$r_heartbeat(id)))
   })
 })

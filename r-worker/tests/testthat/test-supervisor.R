@@ -25,6 +25,7 @@ test_that("at time_limit_ms the child is killed: FAILURE 'time limit exceeded (N
   expect_identical(read_record(setup$redis, setup$keys, task_id)$state, "FAILURE")
   expect_false(heartbeat_exists(setup, task_id))
   expect_identical(setup$service$running(), 0L)
+  expect_identical(dead_letters(setup), task_id)
 })
 
 test_that("at soft_time_limit_ms the child is interrupted, may clean up, and records FAILURE 'soft time limit exceeded'", {
@@ -40,6 +41,7 @@ test_that("at soft_time_limit_ms the child is interrupted, may clean up, and rec
   expect_identical(readLines(marker), "cleaned up")
   wait_until_released(setup, task_id)
   expect_identical(read_record(setup$redis, setup$keys, task_id)$error, "soft time limit exceeded (300 ms)")
+  expect_identical(dead_letters(setup), task_id)
 })
 
 test_that("a failed attempt is retried after its backoff: RETRY, then STARTED with attempts + 1, then SUCCESS", {
@@ -61,6 +63,7 @@ test_that("a failed attempt is retried after its backoff: RETRY, then STARTED wi
   expect_identical(record[c("state", "result", "attempts", "error", "status")], list(state = "SUCCESS", result = 4L, attempts = 3L, error = NULL, status = "Task completed!"))
   expect_true(all(c("RETRY/1", "RETRY/2") %in% states))
   expect_identical(utils::tail(states, 1), "SUCCESS/3")
+  expect_length(dead_letters(setup), 0) # RETRY and SUCCESS are no dead letters
   expect_identical(match("RETRY/1", states) < match("RETRY/2", states), TRUE)
 })
 
@@ -70,6 +73,7 @@ test_that("with its attempts used up a task gives up: FAILURE '<message> (gave u
   submit(setup$service, task_id, "long_task", list(2), options = list(max_attempts = 2, backoff = fixed_backoff(0)))
   record <- wait_for_state(setup, task_id, terminal_states)
   expect_identical(record[c("state", "error", "attempts")], list(state = "FAILURE", error = "flaky failure 2 (gave up after 2 attempts)", attempts = 2L))
+  expect_identical(dead_letters(setup), task_id)
 })
 
 test_that("a waiting retry holds no slot; when it is due and every slot is busy it waits for one", {
@@ -101,6 +105,7 @@ test_that("a retry whose time comes after expires_at is REVOKED instead of run",
   expect_identical(record$attempts, 1L)
   expect_null(record$error)
   expect_false(heartbeat_exists(setup, task_id))
+  expect_length(dead_letters(setup), 0)
 })
 
 test_that("cancel of a retry waiting for its backoff drops it: REVOKED, and it never runs again", {
@@ -123,6 +128,7 @@ test_that("cancel of a retry waiting for its backoff drops it: REVOKED, and it n
   setup$service$upkeep()
   expect_identical(read_record(setup$redis, setup$keys, task_id), record)
   expect_identical(setup$service$running(), 0L)
+  expect_length(dead_letters(setup), 0)
 })
 
 test_that("the heartbeat of a running task and of a waiting retry is refreshed, and goes when the task ends", {
@@ -165,4 +171,42 @@ test_that("next_wake is the time to the nearest deadline, at most the heartbeat 
   expect_true(setup$service$supervisor$next_wake() > 90)
   submit(setup$service, new_task_id(), "long_task", list(5), options = list(time_limit_ms = 5000))
   expect_true(setup$service$supervisor$next_wake() <= 5)
+})
+
+test_that("cancel reads the record again when the killed child's last write landed after the service read it", {
+  config <- test_config(server$url)
+  keys <- new_key_layout(config$key_prefix)
+  redis <- redis_connect(server$url, use_redux = FALSE)
+  stale <- NULL # what the service's next read returns instead of the stored record
+  get_raw <- redis$get_raw
+  redis$get_raw <- function(key) {
+    if (is.null(stale)) {
+      return(get_raw(key))
+    }
+    bytes <- stale
+    stale <<- NULL
+    bytes
+  }
+  service <- NULL
+  service <- new_service(config, redis, silent_logger, start_child = function(job) {
+    fork_child(service$pool, function() Sys.sleep(30), info = list(task_id = job$record$task_id))
+  })
+  on.exit({
+    kill_children(service$pool)
+    wait_for(function() {
+      reap_children(service$pool)
+      running_count(service$pool) == 0
+    }, what = "the child to end")
+    redis$close()
+  }, add = TRUE)
+  task_id <- new_task_id()
+  submit(service, task_id, "long_task", list(3))
+  pending <- get_raw(keys$task(task_id))
+  expect_true(write_record(redis, keys, mark_started(msgpack_decode(pending)), 600)) # the child's STARTED
+  stale <- pending
+  answer <- service$cancel_task(task_id)
+  expect_identical(answer$status, 200L)
+  expect_null(stale) # the stale read was used, its write refused, and the record read again
+  record <- read_record(redis, keys, task_id)
+  expect_identical(record[c("state", "status", "attempts")], list(state = "REVOKED", status = "Cancelled while running", attempts = 1L))
 })

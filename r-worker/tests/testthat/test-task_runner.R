@@ -7,7 +7,9 @@ recording_client <- function(url) {
   written <- list()
   command <- client$command
   client$command <- function(args, idempotent = FALSE) {
-    if (identical(args[[1]], "EVAL") && grepl("^--\\[\\[ Replace", args[[2]])) written[[length(written) + 1L]] <<- msgpack_decode(args[[6]])
+    if (identical(args[[1]], "EVAL") && grepl("^--\\[\\[ Replace", args[[2]])) {
+      written[[length(written) + 1L]] <<- msgpack_decode(args[[4L + as.integer(args[[3]])]]) # ARGV[1]
+    }
     command(args, idempotent)
   }
   client$written <- function() written
@@ -53,6 +55,7 @@ test_that("long_task writes STARTED, a PROGRESS per step, then SUCCESS with the 
   expect_null(final$error)
   expect_identical(run$report$state, "SUCCESS")
   expect_null(run$report$record$args) # the service has the args; the report stays small
+  expect_equal(run$redis$command(list("LLEN", run$keys$r_dead)), 0) # SUCCESS is no dead letter
   expect_identical(run$report$record$result, 3)
 })
 
@@ -74,6 +77,7 @@ test_that("an R error with no attempts left is FAILURE with the error's message,
   expect_null(final$result)
   expect_false(is.null(final$finished_at))
   expect_identical(run$report$state, "FAILURE")
+  expect_identical(run$redis$command(list("LRANGE", run$keys$r_dead, 0, -1)), list(charToRaw(run$task_id)))
   failed <- Filter(function(line) line$msg == "task failed", logger$lines())
   expect_length(failed, 1)
   expect_identical(failed[[1]]$task_id, run$task_id)
@@ -89,6 +93,7 @@ test_that("an R error with attempts left is RETRY with the message, the attempt 
     list(state = "RETRY", status = "Attempt 1 of 3 failed; retrying in 1.3 s", error = "flaky", attempts = 1L, finished_at = NULL)
   )
   expect_identical(run$report$state, "RETRY")
+  expect_equal(run$redis$command(list("LLEN", run$keys$r_dead)), 0)
   retrying <- Filter(function(line) line$msg == "task attempt failed; retrying", logger$lines())
   expect_identical(retrying[[1]]$delay_ms, 1250L)
   expect_identical(retrying[[1]]$task_id, run$task_id)
@@ -128,6 +133,31 @@ test_that("an interrupt before any soft limit is a stop of the service: FAILURE 
   })
   run <- run_with(new_job("long_task", list(2), 2), tasks = tasks)
   expect_identical(run$final[c("state", "error")], list(state = "FAILURE", error = shutdown_message))
+  expect_identical(run$redis$command(list("LINDEX", run$keys$r_dead, 0)), charToRaw(run$task_id))
+})
+
+test_that("a child of an earlier run (an orphan, after its task was requeued) cannot write into the new run", {
+  keys <- new_key_layout(new_test_prefix())
+  job <- new_job("long_task", list(5), 5)
+  requeued_run <- NULL
+  tasks <- tasks_with(function(args, context) {
+    context$progress(1, 5)
+    # Meanwhile the task was given up and requeued: its record is PENDING again, or a new attempt's.
+    redis <- redis_connect(server$url, use_redux = FALSE)
+    requeued_run <<- update_record(job$record, status = requeued_status)
+    redis$command(list("SET", keys$task(job$record$task_id), encode_record(requeued_run)))
+    redis$close()
+    context$progress(2, 5)
+    stop("never reached")
+  })
+  run <- run_with(job, tasks = tasks, keys = keys)
+  expect_null(run$report)
+  expect_identical(run$final, msgpack_decode(encode_record(requeued_run)))
+  new_attempt <- mark_progress(mark_started(requeued_run, now = "2020-01-01T00:00:00.000Z"), 1)
+  run$redis$command(list("SET", keys$task(job$record$task_id), encode_record(new_attempt)))
+  late <- run_with(job, tasks = tasks_with(function(args, context) NULL), keys = keys)
+  expect_identical(late$final$state, "PROGRESS") # its STARTED is refused: not PENDING or RETRY
+  expect_identical(late$final$started_at, new_attempt$started_at)
 })
 
 test_that("the task stops when its record was ended elsewhere (cancelled), and reports nothing", {
@@ -138,8 +168,8 @@ test_that("the task stops when its record was ended elsewhere (cancelled), and r
     for (i in 1:5) {
       steps <<- i
       if (i == 2) {
-        redis <- redis_connect(server$url, use_redux = FALSE)
-        write_record(redis, keys, mark_revoked(job$record, "Cancelled while running"), 60)
+        redis <- redis_connect(server$url, use_redux = FALSE) # as the service cancels: from the record stored
+        write_record(redis, keys, mark_revoked(read_record(redis, keys, job$record$task_id), "Cancelled while running"), 60)
         redis$close()
       }
       context$progress(i, 5)

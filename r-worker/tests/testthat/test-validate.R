@@ -23,7 +23,24 @@ test_that("every task has argument rules, and only tasks do", {
 test_that("a valid long_task request is accepted with its args normalised", {
   result <- validate_task_request(body(task_id = task_id, task = "long_task", args = list(3)))
   expect_null(result$error)
-  expect_identical(result$request, list(task_id = task_id, task = "long_task", args = list(3), options = list()))
+  expect_identical(
+    result$request,
+    list(task_id = task_id, task = "long_task", args = list(3), options = list(), given = list(task = "long_task", args = list(3L)))
+  )
+})
+
+test_that("`given` is the request as parsed, without task_id: options as given (no defaults), or none", {
+  options <- list(backoff = list(type = "fixed", delay_ms = 10), expires = 60)
+  result <- validate_task_request(body(task_id = task_id, options = options, args = list(list(1, 2.5)), task = "summary_stats"))
+  expect_identical(result$request$given, list(task = "summary_stats", args = list(list(1L, 2.5)), options = list(backoff = list(type = "fixed", delay_ms = 10L), expires = 60L)))
+  expect_identical(result$request$options$backoff$jitter, TRUE) # the checked options do have the default
+})
+
+test_that("validate_task_body checks a request already parsed, as a requeue does with the stored one", {
+  parsed <- list(task_id = task_id, task = "long_task", args = list(2L), options = list(max_attempts = 11L))
+  expect_identical(fields_of(validate_task_body(parsed)), "options.max_attempts must be a whole number between 1 and 10")
+  parsed$options <- NULL
+  expect_identical(validate_task_body(parsed)$request$args, list(2))
 })
 
 test_that("options are checked with the task and come back as given", {
