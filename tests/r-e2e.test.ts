@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { useStack } from './support/stack.js';
+import { waitFor } from './support/wait.js';
 
 const ctx = useStack({ label: 'r-e2e', withR: true, env: { LONG_TASK_STEP_MS: '150', MAX_CONCURRENT_TASKS: '2' } });
 
@@ -54,5 +55,31 @@ describe('R path end to end, through the gateway', () => {
     const reply = await ctx.stack.client.execute('r', { task: 'summary_stats', args: [[]] });
     expect(reply.status).toBe(422);
     expect(reply.body).toMatchObject({ error: { fields: [{ field: 'args.0' }] } });
+  });
+
+  it('a failed R task is a dead letter an operator can list and requeue', async () => {
+    const { client, baseUrl } = ctx.stack;
+    const accepted = await client.execute('r', { task: 'lm_fit', args: [[1, 2, 3], { x: [1, 2, 3, 4] }] });
+    const taskId = accepted.taskId!;
+    const first = (await client.pollUntilDone('r', taskId)).at(-1)!;
+    expect(first).toMatchObject({ state: 'FAILURE' });
+
+    const listed = (await (await fetch(`${baseUrl}/r/dead-letters`)).json()) as { tasks: { task_id: string }[] };
+    expect(listed.tasks.map((t) => t.task_id)).toContain(taskId);
+
+    const requeue = () =>
+      fetch(`${baseUrl}/r/dead-letters/requeue`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ task_id: taskId }),
+      });
+    expect((await requeue()).status).toBe(202);
+    // It ran again: a new terminal record, finished after the first one.
+    const again = await waitFor(async () => {
+      const record = await client.collect('r', taskId);
+      return record.state === 'FAILURE' && record.finished_at !== first.finished_at ? record : null;
+    });
+    expect(again).toMatchObject({ attempts: 1, error: first.error });
+    expect((await requeue()).status).toBe(202); // a dead letter again after failing again
   });
 });

@@ -10,6 +10,7 @@ export interface CollectedRecord {
   result: unknown;
   error: string | null;
   attempts: number;
+  finished_at: string | null;
 }
 
 const TERMINAL = ['SUCCESS', 'FAILURE', 'REVOKED'];
