@@ -8,7 +8,7 @@ stub_service <- function(..., envir = parent.frame()) {
   config <- modifyList(test_config(server$url, max_concurrent_tasks = 4), list(...))
   setup <- new_test_service(config, envir = envir, start_child = function(job) {
     jobs[[length(jobs) + 1L]] <<- job
-    900000L + length(jobs) # never signalled: these tests set no time limits
+    2000000000L + length(jobs) # above any pid_max (2^22 at most): a signal to it can reach no process
   })
   setup$jobs <- function() jobs
   setup
@@ -131,7 +131,7 @@ test_that("requeue replaces the FAILURE with a new PENDING record, attempts rese
   expect_identical(jobs[[2]][c("args", "options")], jobs[[1]][c("args", "options")])
   expect_identical(msgpack_decode(encode_record(jobs[[2]]$record)), record)
   expect_identical(jobs[[2]]$record$status, "Requeued by an operator")
-  expect_identical(setup$service$supervisor$held(task_id)$pid, 900002L)
+  expect_identical(setup$service$supervisor$held(task_id)$pid, 2000000002L)
 })
 
 test_that("a requeued dead letter runs again in a real child: it fails as before or now succeeds", {
