@@ -66,8 +66,20 @@ describe('POST /r/execute', () => {
     }
   });
 
-  it('answers 503 when the R service does not answer in time', async () => {
-    const scope = nock(R_URL).post('/tasks').delay(2_000).reply(202, {});
+  it('answers 503 when the R service does not answer in time, and leaves no record claiming the task exists', async () => {
+    let taskId = '';
+    const scope = nock(R_URL)
+      .post('/tasks', (body: { task_id: string }) => ((taskId = body.task_id), true))
+      .delay(2_000)
+      .reply(202, {});
+    // The slow R service did write the PENDING record before it stalled.
+    const cancelled = nock(R_URL)
+      .delete(/\/tasks\/.+/)
+      .reply(200, () => ({ task_id: taskId, state: 'REVOKED' }));
+    const written = (async () => {
+      await waitFor(() => taskId !== '', { what: 'the request to reach the R service' });
+      await gateway.redis.set(gateway.keys.task(taskId), 'pending-record-bytes');
+    })();
     const started = Date.now();
     const response = await execute();
     expect(response.status).toBe(503);
@@ -77,6 +89,9 @@ describe('POST /r/execute', () => {
     });
     expect(Date.now() - started).toBeLessThan(1_900); // the gateway gave up instead of waiting for the reply
     expect(scope.isDone()).toBe(true);
+    await written;
+    expect(cancelled.isDone()).toBe(true);
+    expect(await gateway.redis.exists(gateway.keys.task(taskId))).toBe(0);
   });
 
   it('answers 503 when the R service fails with a 5xx', async () => {

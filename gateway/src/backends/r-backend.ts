@@ -3,7 +3,7 @@
  * Idempotency-Key is claimed in Redis before the call and released if the R service does not accept.
  */
 import { randomUUID } from 'node:crypto';
-import { readDeadLetters, type KeyLayout, type Logger, type Redis } from '@switchyard/shared';
+import { SwitchyardError, readDeadLetters, type KeyLayout, type Logger, type Redis } from '@switchyard/shared';
 import type { RServiceClient } from '../r-service/client.js';
 import { cancellableRecord, type TaskBackend } from './backend.js';
 import { createRRecordReader } from './r-records.js';
@@ -19,6 +19,17 @@ export interface RBackendDeps {
 export function createRBackend(deps: RBackendDeps): TaskBackend {
   const { redis, keys, rService, logger } = deps;
   const readRecord = createRRecordReader(redis, keys, deps.resultTtlSeconds, logger);
+
+  /**
+   * The R service did not answer as it should (a timeout, a garbage reply): it may still have written
+   * the task's record. The caller got 503, so nothing may claim the task exists: stop it if it started
+   * and remove what was written. Best effort; each step may fail if the service is really gone.
+   */
+  const forget = async (taskId: string) => {
+    await rService.cancel(taskId).catch(() => undefined);
+    await redis.del(keys.task(taskId), keys.rHeartbeat(taskId), keys.rRequest(taskId)).catch(() => 0);
+    logger.warn('R service did not accept the task; removed anything it wrote', { task_id: taskId });
+  };
   return {
     worker: 'r',
     read: readRecord,
@@ -36,6 +47,7 @@ export function createRBackend(deps: RBackendDeps): TaskBackend {
         await rService.submit(taskId, submission);
       } catch (error) {
         if (idempotencyKey !== null) await redis.del(idempotencyKey).catch(() => 0);
+        if (error instanceof SwitchyardError && error.code === 'r_service_unavailable') await forget(taskId);
         throw error;
       }
       logger.info('task handed to the R service', { task_id: taskId, worker: 'r', task: submission.task });
