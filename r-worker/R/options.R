@@ -1,7 +1,7 @@
 # Delivery options of POST /tasks (`options`): the rules and messages of TaskOptionsRequest in
 # shared/src/options.ts, resolution against the task's defaults (resolveOptions) and the retry
 # backoff (backoffDelayMs). The gateway checks the same rules first; tests/testthat/test-options.R and
-# tests/r-worker.test.ts fail when the R rules drift from the TypeScript ones.
+# tests/r-worker/options.test.ts fail when the R rules drift from the TypeScript ones.
 
 option_limits <- list(
   max_attempts = 10,

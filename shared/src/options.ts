@@ -12,7 +12,7 @@ export const OPTION_LIMITS = {
   maxExpiresSeconds: 30 * 86_400,
 } as const;
 
-/** The same words as the R worker's (r-worker/R/options.R); tests/r-worker.test.ts compares them. */
+/** The same words as the R worker's (r-worker/R/options.R); tests/r-worker/options.test.ts compares them. */
 const EXPIRES_RULE = 'must be an ISO 8601 date-time or a number of seconds';
 
 export const Backoff = z

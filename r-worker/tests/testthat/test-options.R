@@ -1,5 +1,5 @@
-# The option rules of TaskOptionsRequest (shared/src/options.ts); tests/r-worker.test.ts checks the
-# same cases against the zod schema itself.
+# The option rules of TaskOptionsRequest (shared/src/options.ts); tests/r-worker/options.test.ts
+# checks the same cases against the zod schema itself.
 
 options_problems <- function(json) {
   problems <- new_problem_list()
