@@ -20,14 +20,33 @@ export interface RedisServer {
   stop(options?: { crash?: boolean }): Promise<void>;
 }
 
+/**
+ * Ports handed to test servers come from below the kernel's ephemeral range (32768-60999 here), where
+ * outgoing connections never take them, and each is checked free by binding it. A port from `listen(0)`
+ * would come from the ephemeral range, and between closing it and the server binding it, any of the
+ * suite's many client connections could take the same number ("address already in use").
+ */
+const TEST_PORTS = { from: 20_000, to: 32_000 } as const;
+const handedOut = new Set<number>();
+
 export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = TEST_PORTS.from + Math.floor(Math.random() * (TEST_PORTS.to - TEST_PORTS.from));
+    if (handedOut.has(port)) continue;
+    if (await canBind(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error(`no free port between ${TEST_PORTS.from} and ${TEST_PORTS.to}`);
+}
+
+async function canBind(port: number): Promise<boolean> {
   const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
 
 export interface TlsFiles {

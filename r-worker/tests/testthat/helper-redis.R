@@ -3,7 +3,8 @@
 
 free_port <- function() {
   for (attempt in 1:50) {
-    port <- sample(20000:60000, 1)
+    # Below the ephemeral range (32768+), where outgoing connections never take a port.
+    port <- sample(20000:31999, 1)
     probe <- tryCatch(serverSocket(port), error = function(e) NULL)
     if (!is.null(probe)) {
       close(probe)
