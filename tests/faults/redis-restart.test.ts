@@ -22,7 +22,9 @@ const ctx = useStack({
   label: 'aof',
   startRedis: () => persistent(),
   nodeWorkers: 2,
+  withR: true,
   env: {
+    HEARTBEAT_TTL_SECONDS: '3',
     LOG_LEVEL: 'warn',
     LONG_TASK_STEP_MS: '100',
     LEASE_MS: '2000',
@@ -44,6 +46,8 @@ describe('fault: Redis killed and restarted mid-run (AOF on)', () => {
     };
 
     expect(new Set(await submit(60))).toEqual(new Set([202]));
+    const rTasks = await Promise.all([1, 2, 3].map(() => client.execute('r', { total: 20 })));
+    expect(rTasks.map((r) => r.status)).toEqual([202, 202, 202]);
     await new Promise((resolve) => setTimeout(resolve, 300)); // tasks are mid-flight now
     await ctx.redis.stop({ crash: true });
 
@@ -70,6 +74,21 @@ describe('fault: Redis killed and restarted mid-run (AOF on)', () => {
       what: 'all accepted tasks to succeed',
     });
     const duplicated = records.filter((r) => r!.attempts > 1).length;
+
+    // R tasks have no redelivery: each must end terminal with an accurate message, none stuck.
+    const rFinals = await Promise.all(rTasks.map((r) => client.pollUntilDone('r', r.taskId!, 60_000)));
+    for (const seen of rFinals) {
+      const final = seen.at(-1)!;
+      expect(['SUCCESS', 'FAILURE']).toContain(final.state);
+      if (final.state === 'SUCCESS') expect(final.result).toBe(20);
+      else expect(final.error).toMatch(/\w/);
+    }
+    const rAfter = await client.runToCompletion('r', { total: 2 });
+    expect(rAfter.at(-1)).toMatchObject({ state: 'SUCCESS', result: 2 });
+    const rStates = rFinals.map(
+      (seen) => `${seen.at(-1)!.state}${seen.at(-1)!.error ? ` (${seen.at(-1)!.error})` : ''}`,
+    );
+    console.log(`redis restart test, R tasks: ${rStates.join('; ')}`);
     console.log(
       `redis restart test: submitted ${accepted.length + duringOutage.length} (${duringOutage.length} refused with 503 during the outage), ` +
         `accepted ${accepted.length}, completed ${records.length}, lost 0, duplicated ${duplicated}`,
