@@ -23,7 +23,9 @@ main <- function() {
   logger <- new_logger(config$log_level)
   sigterm_handled <- install_sigterm_handler(file.path(worker_dir, "src", "sigterm.c"), logger)
 
-  redis <- redis_connect(config$redis_url, connect_now = FALSE)
+  # No waiting for Redis here: a request answers 503 at once, and the upkeep loop tries again on its
+  # next round. The children, which have no one waiting on them, wait up to REDIS_RETRY_SECONDS.
+  redis <- redis_connect(config$redis_url, connect_now = FALSE, retry_seconds = 0)
   ping <- tryCatch(redis$command(list("PING")), error = function(e) e)
   if (inherits(ping, "error")) {
     logger$warn("Redis is not reachable yet; /health answers 503 until it is", error = conditionMessage(ping))
@@ -41,6 +43,7 @@ main <- function() {
   logger$info(
     "listening", host = config$host, port = config$port, redis = redis$where, redis_client = redis$driver,
     max_concurrent_tasks = config$max_concurrent_tasks, heartbeat_ttl_seconds = config$heartbeat_ttl_seconds,
+    redis_retry_seconds = config$redis_retry_seconds,
     sigterm_handled = sigterm_handled
   )
   ended_by <- tryCatch(

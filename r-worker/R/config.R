@@ -12,7 +12,8 @@ config_defaults <- c(
   MAX_CONCURRENT_TASKS = "4", # running children at most; one more task gets 429 worker_busy
   LONG_TASK_STEP_MS = "1000", # length of one long_task step
   SHUTDOWN_GRACE_MS = "25000", # on SIGTERM/SIGINT, how long running tasks may still run
-  HEARTBEAT_TTL_SECONDS = "15" # life of a held task's heartbeat key; refreshed every third of it
+  HEARTBEAT_TTL_SECONDS = "15", # life of a held task's heartbeat key; refreshed every third of it
+  REDIS_RETRY_SECONDS = "30" # how long a task's child waits for Redis to come back before abandoning the task; 0: not at all
 )
 
 secret_variables <- c("REDIS_URL")
@@ -67,7 +68,8 @@ read_config <- function(env = Sys.getenv(names(config_defaults), unset = NA)) {
     max_concurrent_tasks = whole_number("MAX_CONCURRENT_TASKS", 1, 256),
     long_task_step_ms = whole_number("LONG_TASK_STEP_MS", 0, 60000),
     shutdown_grace_ms = whole_number("SHUTDOWN_GRACE_MS", 0, 3600000),
-    heartbeat_ttl_seconds = whole_number("HEARTBEAT_TTL_SECONDS", 3, 300)
+    heartbeat_ttl_seconds = whole_number("HEARTBEAT_TTL_SECONDS", 3, 300),
+    redis_retry_seconds = whole_number("REDIS_RETRY_SECONDS", 0, 600)
   )
   if (length(problems) > 0) {
     stop(config_error(paste(c("Invalid configuration:", problems), collapse = "\n")))

@@ -13,6 +13,20 @@
 # - the request a task was accepted with lives exactly as long as its record.
 # Records are MessagePack maps; Lua reads their `state` and `started_at` with cmsgpack, which every
 # Redis since 2.6 has. LPOS needs Redis 6.0.6 or later.
+#
+# Sent again after a lost answer (redis_retry.R: a script that reached Redis just before the
+# connection broke may have run), and whether that is safe:
+# - write_record_4: yes (sent with idempotent = TRUE). A record stored byte for byte as sent was
+#   written by this very call: it answers 1 and changes nothing, so neither a terminal record's
+#   dead-letter push nor anything else happens twice. Otherwise the first one did not run, or another
+#   write came after it (a cancel's REVOKED), and it is judged against what is stored now, as any
+#   write is. (Equal bytes, updated_at to the millisecond included, mean the same record: stored.)
+# - end_heartbeat_2, refresh_heartbeats_n: yes (a DEL or SET EX done twice).
+# - create_record_3: no: sent again it would find its own record and answer "exists" (409).
+# - requeue_dead_4: no: the id is off the list after the first run, so the second answers "not a dead
+#   letter" while the task waits unstarted.
+#   These two are never sent again once they may have reached Redis (idempotent = FALSE), and they run
+#   only while answering POST /tasks or a requeue, which answer 503 instead.
 
 redis_scripts <- list(
   create_record_3 = "--[[ Write a new task's first record, its heartbeat and the request it was accepted with, unless
@@ -34,10 +48,12 @@ return 1",
   KEYS[3] request (STRING)          ARGV[3] the record's state
   KEYS[4] R dead letters (LIST)     ARGV[4] the record's started_at ('' when null)
                                     ARGV[5] task id
-  A STARTED record begins an attempt: the stored record must be PENDING or RETRY (or this very write,
-  sent again). Any other record continues an attempt: the stored one must have its started_at.
-  Returns 1 if written, 0 if refused (nothing changed). ]]
+  A STARTED record begins an attempt: the stored record must be PENDING or RETRY. Any other record
+  continues an attempt: the stored one must have its started_at. A stored record identical to ARGV[1]
+  is this very write, sent again after its answer was lost: it counts as written, and nothing changes.
+  Returns 1 if written (or already written), 0 if refused (nothing changed). ]]
 local stored = redis.call('GET', KEYS[1])
+if stored == ARGV[1] then return 1 end
 if stored then
   local ok, record = pcall(cmsgpack.unpack, stored)
   if ok and type(record) == 'table' then

@@ -1,14 +1,16 @@
 # The one Redis interface the rest of the worker uses, whichever client is underneath:
 #
-#   client <- redis_connect("redis://:password@127.0.0.1:6379/0")
+#   client <- redis_connect("redis://:password@127.0.0.1:6379/0", retry_seconds = 30)
 #   client$command(list("SET", key, bytes, "EX", 60))  # replies: status/bulk -> character or raw, integer -> numeric
+#   client$command(list("EVAL", ...), idempotent = TRUE) # may be sent again if its answer is lost
 #   client$get_raw(key)                                 # the value's bytes (raw), or NULL when there is no key
 #   client$close()
 #
 # redux (hiredis) is used when it is installed (it is in the Docker image, and it is the only way to
 # speak TLS, rediss://). Otherwise a small RESP2 client in base R: a binary-mode socket, bulk strings
 # as raw vectors so MessagePack bytes survive, AUTH and SELECT on every (re)connect, a timeout on
-# connect and on each reply. A broken connection is dropped and the next command opens a new one.
+# connect and on each reply. A broken connection is dropped and the next command opens a new one;
+# with `retry_seconds` > 0 a command rides out a Redis outage of up to that long (redis_retry.R).
 #
 # One client is one connection and is not shared across processes: a forked child opens its own
 # (two processes reading replies from one socket get each other's answers).
@@ -17,11 +19,18 @@ redux_available <- function() {
   requireNamespace("redux", quietly = TRUE)
 }
 
-redis_connect <- function(url, timeout_seconds = 2, use_redux = redux_available(), connect_now = TRUE) {
+# `retry_seconds` and `on_outage`: see send_with_retry() in redis_retry.R. With connect_now, the first
+# PING rides out an outage too.
+redis_connect <- function(url, timeout_seconds = 2, use_redux = redux_available(), connect_now = TRUE,
+                          retry_seconds = 0, on_outage = NULL) {
   target <- parse_redis_url(url)
-  client <- if (use_redux) new_redux_client(url, target) else new_resp_client(target, timeout_seconds)
+  client <- if (use_redux) {
+    new_redux_client(url, target, retry_seconds, on_outage)
+  } else {
+    new_resp_client(target, timeout_seconds, retry_seconds, on_outage)
+  }
   if (connect_now) {
-    client$command(list("PING"))
+    client$command(list("PING"), idempotent = TRUE)
   }
   client
 }
@@ -70,10 +79,9 @@ redis_error <- function(message, reply = FALSE) {
   structure(class = classes, list(message = message, call = NULL))
 }
 
-new_resp_client <- function(target, timeout_seconds) {
+new_resp_client <- function(target, timeout_seconds, retry_seconds = 0, on_outage = NULL) {
   state <- new.env(parent = emptyenv())
   state$con <- NULL
-  state$used <- FALSE
 
   drop_connection <- function() {
     if (!is.null(state$con)) try(close(state$con), silent = TRUE)
@@ -84,6 +92,16 @@ new_resp_client <- function(target, timeout_seconds) {
     stop(redis_error(sprintf("Redis at %s: %s", target$where, message)))
   }
 
+  # Redis sends nothing unasked on a RESP2 connection, so an idle one that has something to read was
+  # closed by the server (it restarted): drop it before sending anything on it.
+  is_open <- function() {
+    if (!is.null(state$con)) {
+      readable <- tryCatch(socketSelect(list(state$con), write = FALSE, timeout = 0), error = function(e) TRUE)
+      if (!isFALSE(readable)) drop_connection()
+    }
+    !is.null(state$con)
+  }
+
   open_connection <- function() {
     con <- tryCatch(
       suppressWarnings(socketConnection(
@@ -92,13 +110,12 @@ new_resp_client <- function(target, timeout_seconds) {
       error = function(e) NULL
     )
     if (is.null(con)) {
-      stop(redis_error(sprintf(
+      stop(redis_not_sent_error(sprintf(
         "cannot connect to Redis at %s: the connection was refused or not made within %s s (is redis-server running there?)",
         target$where, timeout_seconds
       )))
     }
     state$con <- con
-    state$used <- FALSE
     handshake <- list()
     if (!is.null(target$password)) {
       handshake <- c(handshake, list(c(list("AUTH"), if (!is.null(target$username)) list(target$username), list(target$password))))
@@ -106,9 +123,11 @@ new_resp_client <- function(target, timeout_seconds) {
     if (target$db != 0) {
       handshake <- c(handshake, list(list("SELECT", target$db)))
     }
+    # Nothing of the caller's command has been sent yet, whatever goes wrong here.
     for (args in handshake) {
-      tryCatch(round_trip(args), redis_reply_error = function(e) {
+      tryCatch(round_trip(args), redis_error = function(e) {
         drop_connection()
+        if (!inherits(e, "redis_reply_error") || is_transient_reply(e)) stop(redis_not_sent_error(conditionMessage(e)))
         what <- if (identical(args[[1]], "AUTH")) "rejected the password" else sprintf("refused SELECT %d", target$db)
         stop(redis_error(sprintf("Redis at %s %s: %s", target$where, what, conditionMessage(e))))
       })
@@ -128,19 +147,11 @@ new_resp_client <- function(target, timeout_seconds) {
     reply
   }
 
-  # idempotent: the command may be sent again on a fresh connection when the old one turns out to be
-  # dead (Redis restarted since the last command). Never set it for SET ... NX and the like.
+  link <- list(open = open_connection, is_open = is_open, round_trip = round_trip)
+  # idempotent: the command may be sent again after its answer was lost (see redis_retry.R). Never
+  # set it for SET ... NX and the like.
   command <- function(args, idempotent = FALSE) {
-    fresh <- is.null(state$con)
-    if (fresh) open_connection()
-    reused <- !fresh && state$used
-    reply <- tryCatch(round_trip(args), redis_error = function(e) {
-      if (inherits(e, "redis_reply_error") || !(idempotent && reused)) stop(e)
-      open_connection()
-      round_trip(args)
-    })
-    state$used <- TRUE
-    reply
+    send_with_retry(link, args, idempotent, retry_seconds, target$where, on_outage)
   }
 
   list(
@@ -232,8 +243,11 @@ read_resp_bytes <- function(con, n, io_failure, timeout_seconds) {
 }
 
 # hiredis returns bulk strings as C strings (cut at the first NUL), so binary values are read as hex
-# made by a one-line Lua script; arguments, raw vectors included, are sent binary-safe.
-new_redux_client <- function(url, target) {
+# made by a one-line Lua script; arguments, raw vectors included, are sent binary-safe. redux turns an
+# error reply into an R error carrying Redis's text, a broken connection into "Failure communicating
+# with the Redis server" and a failed connect into "Failed to create context: ...". It cannot tell
+# that an idle connection was closed by the server, so a non-idempotent command sent on one fails once.
+new_redux_client <- function(url, target, retry_seconds = 0, on_outage = NULL) {
   state <- new.env(parent = emptyenv())
   state$con <- NULL
   get_hex_script <- paste(
@@ -242,23 +256,38 @@ new_redux_client <- function(url, target) {
     "return (v:gsub('.', function(c) return string.format('%02x', string.byte(c)) end))",
     sep = "\n"
   )
-  command <- function(args, idempotent = FALSE) {
-    if (is.null(state$con)) {
-      state$con <- tryCatch(redux::hiredis(url = url), error = function(e) {
-        stop(redis_error(sprintf("cannot connect to Redis at %s: %s", target$where, conditionMessage(e))))
-      })
-    }
-    tryCatch(state$con$command(args), error = function(e) {
-      state$con <- NULL
-      stop(redis_error(sprintf("Redis at %s: %s", target$where, conditionMessage(e))))
+  io_pattern <- "^(Failure communicating|Context is not connected)"
+  open <- function() {
+    state$con <- tryCatch(redux::hiredis(url = url), error = function(e) {
+      message <- conditionMessage(e)
+      text <- sprintf("cannot connect to Redis at %s: %s", target$where, message)
+      # AUTH or SELECT refused is a setting to fix, not an outage.
+      if (grepl("^Failed to create context", message) || grepl(io_pattern, message) || grepl(redis_transient_reply_pattern, message)) {
+        stop(redis_not_sent_error(text))
+      }
+      stop(redis_error(text))
     })
+  }
+  round_trip <- function(args) {
+    tryCatch(state$con$command(args), error = function(e) {
+      message <- conditionMessage(e)
+      if (grepl(io_pattern, message)) {
+        state$con <- NULL
+        stop(redis_error(sprintf("Redis at %s: %s", target$where, message)))
+      }
+      stop(redis_error(message, reply = TRUE))
+    })
+  }
+  link <- list(open = open, is_open = function() !is.null(state$con), round_trip = round_trip)
+  command <- function(args, idempotent = FALSE) {
+    send_with_retry(link, args, idempotent, retry_seconds, target$where, on_outage)
   }
   list(
     driver = "redux",
     where = target$where,
     command = command,
     get_raw = function(key) {
-      hex <- command(list("EVAL", get_hex_script, 1, key))
+      hex <- command(list("EVAL", get_hex_script, 1, key), idempotent = TRUE)
       if (is.null(hex)) {
         return(NULL)
       }

@@ -135,8 +135,9 @@ create_record <- function(redis, keys, record, ttl_seconds, heartbeat_ttl_second
 
 # Replaces the record unless the stored one is terminal or belongs to another run of the task (then
 # FALSE): see write_record_4. A terminal record also deletes the task's heartbeat, and a FAILURE puts
-# the task on the dead-letter list. Safe to send twice, so it is retried on a fresh connection after a
-# broken one.
+# the task on the dead-letter list. Safe to send again after its answer was lost (the script counts a
+# stored record identical to the one sent as written), so it is sent as idempotent: a child's writes
+# wait out a Redis outage (redis_retry.R).
 write_record <- function(redis, keys, record, ttl_seconds) {
   task_id <- record$task_id
   written <- run_redis_script(

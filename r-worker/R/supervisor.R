@@ -7,31 +7,52 @@
 # nearer, and:
 # - settles ended children: a child that wrote SUCCESS, FAILURE or REVOKED is done; one that wrote
 #   RETRY waits for its backoff; one that ended without either gets FAILURE with the reason the service
-#   knows (cancel: REVOKED; hard limit; soft limit; shutdown; else "worker lost");
+#   knows (cancel: REVOKED; hard limit; soft limit; shutdown; the child gave up on an absent Redis;
+#   else "worker lost");
 # - enforces time limits: SIGINT at soft_time_limit_ms (R raises `interrupt` in the child, which
 #   records FAILURE "soft time limit exceeded"), SIGKILL at time_limit_ms (FAILURE "time limit exceeded");
 # - starts due retries while a slot is free, or records REVOKED when the task's expires_at has passed;
-# - refreshes the heartbeat of every held task each HEARTBEAT_TTL_SECONDS / 3 (one round trip).
+# - refreshes the heartbeat of every held task each HEARTBEAT_TTL_SECONDS / 3 (one round trip), and
+#   every round while Redis is down.
+# Nothing here waits for Redis: what fails for want of it is tried again on a later round.
 # Every record write goes through write_record, which never overwrites a terminal record, so the
 # order in which a child and the service write never matters.
 
 worker_lost_message <- "worker lost: the R child process exited without a result"
+
+# Why a child that abandoned its task (task_runner.R) did so.
+abandoned_message <- function(report, retry_seconds) {
+  if (isTRUE(report$redis_unavailable)) {
+    return(sprintf(
+      "Redis was unavailable for longer than REDIS_RETRY_SECONDS (%s s); the task was abandoned",
+      format_whole(retry_seconds)
+    ))
+  }
+  sprintf("Redis refused the task's record (%s); the task was abandoned", report$error)
+}
 cancelled_running_status <- "Cancelled while running"
 cancelled_waiting_status <- "Cancelled while waiting to retry"
 
 # How much longer a due retry waits when every slot is busy.
 busy_retry_wait_seconds <- 0.25
 
+# How soon a heartbeat refresh that failed (Redis down) is tried again: the upkeep's round.
+heartbeat_retry_seconds <- 0.25
+
 new_supervisor <- function(config, redis, keys, logger, start_child = NULL, tasks = r_tasks) {
   pool <- new_child_pool()
   held <- new.env(parent = emptyenv()) # task_id -> entry (an environment, changed in place)
   stopping <- FALSE
   next_heartbeat <- 0
+  heartbeats_failing <- FALSE
 
   if (is.null(start_child)) {
     start_child <- function(job) {
       work <- function() {
-        run_task(job, config$redis_url, keys, config$result_ttl_seconds, config$long_task_step_ms, logger, tasks = tasks)
+        run_task(
+          job, config$redis_url, keys, config$result_ttl_seconds, config$long_task_step_ms, logger,
+          tasks = tasks, retry_seconds = config$redis_retry_seconds
+        )
       }
       fork_child(pool, work, info = list(task_id = job$record$task_id))
     }
@@ -126,11 +147,14 @@ new_supervisor <- function(config, redis, keys, logger, start_child = NULL, task
   }
 
   lost_reason <- function(entry) {
-    stop_reason <- entry$stop_reason %or% if (entry$soft_sent) "soft_limit" else "lost"
+    report <- entry$report
+    abandoned <- is.list(report) && isTRUE(report$abandoned)
+    stop_reason <- entry$stop_reason %or% if (entry$soft_sent) "soft_limit" else if (abandoned) "abandoned" else "lost"
     switch(stop_reason,
       time_limit = hard_limit_message(entry$options$time_limit_ms),
       soft_limit = soft_limit_message(entry$options$soft_time_limit_ms),
       shutdown = shutdown_message,
+      abandoned = abandoned_message(report, config$redis_retry_seconds),
       worker_lost_message
     )
   }
@@ -201,16 +225,26 @@ new_supervisor <- function(config, redis, keys, logger, start_child = NULL, task
     logger$info("retry started", task_id = task_id, attempt = entry$record$attempts + 1L, pid = pid)
   }
 
+  # Refreshed every third of their TTL, so each has at least two thirds of it left at any time: a Redis
+  # outage shorter than that cannot let one lapse. While Redis is down the refresh is tried again every
+  # round, so after a longer outage they are back within a round of Redis answering.
   keep_heartbeats <- function(now) {
     if (now < next_heartbeat) {
       return(invisible(NULL))
     }
     task_ids <- ls(held, sorted = FALSE)
     next_heartbeat <<- now + config$heartbeat_ttl_seconds / 3
-    tryCatch(refresh_heartbeats(redis, keys, task_ids, config$heartbeat_ttl_seconds), redis_error = function(e) {
-      next_heartbeat <<- now + 1
-      logger$error("could not refresh heartbeats; will retry", tasks = length(task_ids), error = conditionMessage(e))
-    })
+    refreshed <- tryCatch(refresh_heartbeats(redis, keys, task_ids, config$heartbeat_ttl_seconds), redis_error = function(e) e)
+    if (inherits(refreshed, "redis_error")) {
+      if (!heartbeats_failing) {
+        logger$error("could not refresh heartbeats; trying again every round", tasks = length(task_ids), error = conditionMessage(refreshed))
+      }
+      heartbeats_failing <<- TRUE
+      next_heartbeat <<- now + heartbeat_retry_seconds
+    } else if (heartbeats_failing) {
+      heartbeats_failing <<- FALSE
+      logger$info("heartbeats refreshed again", tasks = length(task_ids))
+    }
   }
 
   upkeep <- function() {

@@ -7,10 +7,15 @@
 #   limit; any other interrupt is a stop of the whole service: FAILURE "worker shut down ...".
 # Soft limits and exhausted attempts are not retried. Every write goes through write_record, so once
 # the record is terminal (the task was cancelled, or a gateway recorded it lost) the child stops.
+# While Redis is down a write waits for it, up to REDIS_RETRY_SECONDS (`retry_seconds`, see
+# redis_retry.R); the task's own work waits with it. If Redis stays away longer, or refuses a write
+# outright, the child abandons the task: it cannot write anything, so it tells the service, which
+# records the FAILURE once Redis is back (supervisor.R).
 #
 # Returns the child's report to the service: list(state, record) of the last record it wrote (without
-# args, which the service has), or NULL when it wrote no terminal or RETRY record; then the service
-# reads the record from Redis instead.
+# args, which the service has); list(abandoned = TRUE, redis_unavailable, error) when it abandoned the
+# task for Redis; or NULL when it wrote no terminal or RETRY record. Without `record` the service reads
+# the record from Redis instead.
 
 shutdown_message <- "worker shut down before the task finished"
 
@@ -20,15 +25,16 @@ hard_limit_message <- function(ms) sprintf("time limit exceeded (%s ms)", format
 # `job`: record (PENDING or RETRY), args, options (resolved), retry_delay_ms (the backoff if this
 # attempt fails), started (when the service started the attempt, in seconds since the epoch: time
 # limits count from then).
-run_task <- function(job, redis_url, keys, ttl_seconds, step_ms, logger, connect = redis_connect, tasks = r_tasks) {
+run_task <- function(job, redis_url, keys, ttl_seconds, step_ms, logger, connect = redis_connect, tasks = r_tasks,
+                     retry_seconds = 0) {
   record <- job$record
   task_id <- record$task_id
-  redis <- tryCatch(connect(redis_url), error = function(e) {
-    logger$error("task could not start: no Redis connection", task_id = task_id, error = conditionMessage(e))
-    NULL
-  })
-  if (is.null(redis)) {
-    return(invisible(NULL))
+  redis <- tryCatch(
+    connect(redis_url, retry_seconds = retry_seconds, on_outage = outage_logger(logger, task_id, retry_seconds)),
+    redis_error = function(e) e
+  )
+  if (inherits(redis, "redis_error")) {
+    return(abandon_task(logger, task_id, redis, "task could not start: no Redis connection"))
   }
   on.exit(redis$close(), add = TRUE)
   save <- function(updated) {
@@ -55,6 +61,7 @@ run_task <- function(job, redis_url, keys, ttl_seconds, step_ms, logger, connect
       }
     ),
     record_ended = function(e) list(kind = "ended"),
+    redis_error = function(e) list(kind = "redis", error = e),
     error = function(e) list(kind = "error", error = conditionMessage(e)),
     interrupt = function(e) list(kind = "interrupt")
   )
@@ -62,12 +69,18 @@ run_task <- function(job, redis_url, keys, ttl_seconds, step_ms, logger, connect
     logger$warn("task stopped: its record was ended elsewhere (cancelled?)", task_id = task_id)
     return(invisible(NULL))
   }
+  if (outcome$kind == "redis") {
+    return(abandon_task(logger, task_id, outcome$error))
+  }
   if (outcome$kind == "interrupt") {
     # The interrupt may have cut a Redis command short, leaving the reply unread: start afresh.
     redis$close()
   }
   final <- final_record(record, outcome, job)
-  written <- tryCatch(save(final), record_ended = function(e) FALSE)
+  written <- tryCatch(save(final), record_ended = function(e) FALSE, redis_error = function(e) e)
+  if (inherits(written, "redis_error")) {
+    return(abandon_task(logger, task_id, written, intended = final$state))
+  }
   log_outcome(logger, final, job)
   if (!isTRUE(written)) {
     return(invisible(NULL))
@@ -101,6 +114,23 @@ log_outcome <- function(logger, record, job) {
     RETRY = do.call(logger$warn, c(list("task attempt failed; retrying", error = record$error, delay_ms = job$retry_delay_ms), fields)),
     do.call(logger$warn, c(list("task failed", error = record$error), fields))
   )
+}
+
+# The child gives up on a task whose record it cannot write (redis_error `e`), and says why.
+abandon_task <- function(logger, task_id, e, msg = "task abandoned: its record could not be written to Redis", intended = NULL) {
+  logger$error(msg, task_id = task_id, error = conditionMessage(e), unwritten_state = intended)
+  invisible(list(abandoned = TRUE, redis_unavailable = inherits(e, "redis_unavailable"), error = conditionMessage(e)))
+}
+
+# One line when a write starts waiting for Redis, one when it gets through.
+outage_logger <- function(logger, task_id, retry_seconds) {
+  function(phase, waited_seconds, error) {
+    if (phase == "started") {
+      logger$warn("Redis unavailable: the task waits for it", task_id = task_id, retry_seconds = retry_seconds, error = conditionMessage(error))
+    } else {
+      logger$info("Redis reachable again: the task goes on", task_id = task_id, waited_ms = round(waited_seconds * 1000))
+    }
+  }
 }
 
 record_ended_condition <- function() {

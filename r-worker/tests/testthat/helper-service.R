@@ -5,7 +5,7 @@ test_config <- function(redis_url, ...) {
   config <- list(
     redis_url = redis_url, key_prefix = new_test_prefix(), result_ttl_seconds = 600, log_level = "error",
     host = "127.0.0.1", port = 0, max_concurrent_tasks = 2, long_task_step_ms = 10, shutdown_grace_ms = 1000,
-    heartbeat_ttl_seconds = 15
+    heartbeat_ttl_seconds = 15, redis_retry_seconds = 5
   )
   modifyList(config, list(...))
 }

@@ -10,6 +10,16 @@ test_that("defaults apply when no variable is set", {
   expect_identical(config$long_task_step_ms, 1000)
   expect_identical(config$shutdown_grace_ms, 25000)
   expect_identical(config$heartbeat_ttl_seconds, 15)
+  expect_identical(config$redis_retry_seconds, 30)
+})
+
+test_that("REDIS_RETRY_SECONDS is read, and must be a whole number between 0 and 600", {
+  expect_identical(read_config(c(REDIS_RETRY_SECONDS = "0"))$redis_retry_seconds, 0)
+  expect_identical(read_config(c(REDIS_RETRY_SECONDS = "600"))$redis_retry_seconds, 600)
+  for (bad in c("-1", "601", "2.5", "soon", "")) {
+    error <- tryCatch(read_config(c(REDIS_RETRY_SECONDS = bad)), config_error = function(e) conditionMessage(e))
+    expect_match(error, sprintf('REDIS_RETRY_SECONDS must be a whole number between 0 and 600 (got "%s")', bad), fixed = TRUE)
+  }
 })
 
 test_that("HEARTBEAT_TTL_SECONDS is read, and must be a whole number between 3 and 300", {

@@ -84,21 +84,6 @@ test_that("connecting where nothing listens fails at once with a clear error", {
   expect_match(error, "is redis-server running there?", fixed = TRUE)
 })
 
-test_that("after Redis restarts, an idempotent command reconnects and a non-idempotent one fails once", {
-  restarting <- start_redis_server()
-  client <- redis_connect(restarting$url, use_redux = FALSE)
-  on.exit(client$close(), add = TRUE)
-  expect_identical(client$command(list("PING")), "PONG")
-  restarting$stop()
-  again <- start_redis_server(port = restarting$port)
-  expect_identical(client$command(list("PING"), idempotent = TRUE), "PONG")
-  again$stop()
-  back <- start_redis_server(port = restarting$port)
-  on.exit(back$stop(), add = TRUE)
-  expect_error(client$command(list("SET", "k", "v", "NX")), class = "redis_error")
-  expect_identical(client$command(list("SET", "k", "v", "NX")), "OK")
-})
-
 test_that("Redis URLs are parsed into host, port, credentials and database", {
   parsed <- parse_redis_url("redis://:s%40cret@cache.internal:6380/2")
   expect_identical(parsed[c("tls", "host", "port", "password", "db")], list(tls = FALSE, host = "cache.internal", port = 6380L, password = "s@cret", db = 2L))

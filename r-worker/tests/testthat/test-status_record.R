@@ -170,9 +170,29 @@ describe("records in Redis", {
     write_as(function(r) mark_retry(r, "boom", 10))
     second <- write_as(function(r) mark_failure(r, "time limit exceeded (5 ms)"))
     expect_identical(dead_letters(), c(second, first))
-    # Sent again (a retry on a fresh connection): refused, the list unchanged.
-    expect_false(write_record(redis, keys, mark_failure(read_record(redis, keys, first), "boom"), 120))
+    # Another FAILURE over it: refused, the list unchanged.
+    expect_false(write_record(redis, keys, mark_failure(read_record(redis, keys, first), "boom", now = "2099-01-01T00:00:00.000Z"), 120))
     expect_identical(dead_letters(), c(second, first))
+  })
+
+  it("counts the very same write sent again (its answer lost) as written, and changes nothing", {
+    redis$command(list("DEL", keys$r_dead))
+    older <- new_task_id()
+    id <- new_task_id()
+    started <- mark_started(new_pending_record(id, "long_task", list(3), 3))
+    create_record(redis, keys, started, 120, 15, "{}")
+    progress <- mark_progress(started, 1)
+    expect_true(write_record(redis, keys, progress, 120))
+    expect_true(write_record(redis, keys, progress, 120))
+    failure <- mark_failure(progress, "boom")
+    expect_true(write_record(redis, keys, failure, 120))
+    redis$command(list("LPUSH", keys$r_dead, older)) # a later dead letter, ahead of it now
+    refresh_heartbeats(redis, keys, id, 30)
+    expect_true(write_record(redis, keys, failure, 120)) # sent again: already there
+    expect_identical(dead_letters(), c(older, id)) # not pushed again
+    expect_true(exists_key(keys$r_heartbeat(id))) # nothing done: the service's release deletes it
+    expect_identical(read_record(redis, keys, id), msgpack_decode(encode_record(failure)))
+    expect_false(write_record(redis, keys, mark_success(progress, 3), 120)) # a different record: refused
   })
 
   it("refuses a write from another attempt (another run of a requeued task); STARTED only after PENDING or RETRY", {

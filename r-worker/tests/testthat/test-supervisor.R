@@ -210,3 +210,71 @@ test_that("cancel reads the record again when the killed child's last write land
   record <- read_record(redis, keys, task_id)
   expect_identical(record[c("state", "status", "attempts")], list(state = "REVOKED", status = "Cancelled while running", attempts = 1L))
 })
+
+# Redis outages: the service's own calls fail at once (it answers 503 and tries again on its next
+# round); its children wait for Redis up to REDIS_RETRY_SECONDS.
+aof <- c("--appendonly", "yes", "--appendfsync", "always")
+
+run_upkeep_for <- function(setup, seconds) {
+  deadline <- Sys.time() + seconds
+  while (Sys.time() < deadline) {
+    setup$service$upkeep()
+    Sys.sleep(0.05)
+  }
+}
+
+test_that("a task running while Redis restarts on its AOF ends SUCCESS; meanwhile health and POST answer 503 without waiting", {
+  outage <- start_redis_server(extra_args = aof)
+  setup <- new_test_service(test_config(outage$url, long_task_step_ms = 100, redis_retry_seconds = 20))
+  task_id <- new_task_id()
+  submit(setup$service, task_id, "long_task", list(20))
+  wait_for_state(setup, task_id, "PROGRESS")
+  outage$stop()
+  asked <- Sys.time()
+  expect_identical(setup$service$health()$status, 503L)
+  answer <- submit(setup$service, new_task_id(), "long_task", list(1))
+  expect_identical(answer$body$error$code, "redis_unavailable")
+  expect_lt(elapsed_since(asked), 5) # not a speed: far below REDIS_RETRY_SECONDS, so nothing waited for Redis
+  run_upkeep_for(setup, 1)
+  outage$restart()
+  record <- wait_for_state(setup, task_id, c("SUCCESS", "FAILURE"), timeout = 30)
+  expect_identical(record[c("state", "current", "result", "attempts", "error")], list(state = "SUCCESS", current = 20L, result = 20L, attempts = 1L, error = NULL))
+  wait_until_released(setup, task_id)
+  expect_false(heartbeat_exists(setup, task_id))
+})
+
+test_that("a task whose child gave up on Redis (away longer than REDIS_RETRY_SECONDS) is recorded FAILURE saying so once Redis is back", {
+  outage <- start_redis_server(extra_args = aof)
+  setup <- new_test_service(test_config(outage$url, long_task_step_ms = 100, redis_retry_seconds = 1))
+  task_id <- new_task_id()
+  submit(setup$service, task_id, "long_task", list(50))
+  wait_for_state(setup, task_id, "PROGRESS")
+  outage$stop()
+  wait_for(function() {
+    setup$service$upkeep()
+    identical(setup$service$supervisor$held(task_id)$phase, "ended")
+  }, timeout = 15, what = "the child to give up and exit")
+  outage$restart()
+  record <- wait_for_state(setup, task_id, c("SUCCESS", "FAILURE"))
+  expect_identical(
+    record[c("state", "error")],
+    list(state = "FAILURE", error = "Redis was unavailable for longer than REDIS_RETRY_SECONDS (1 s); the task was abandoned")
+  )
+  expect_identical(dead_letters(setup), task_id)
+})
+
+test_that("heartbeats lost in an outage (Redis back empty) are set again within a round of Redis answering", {
+  outage <- start_redis_server()
+  setup <- new_test_service(test_config(outage$url, long_task_step_ms = 100, heartbeat_ttl_seconds = 3))
+  task_id <- new_task_id()
+  submit(setup$service, task_id, "long_task", list(50))
+  wait_for_state(setup, task_id, "PROGRESS")
+  outage$stop()
+  run_upkeep_for(setup, 0.5)
+  outage$restart() # no persistence: every key is gone, as a heartbeat is after an outage longer than its TTL
+  expect_true(wait_for(function() {
+    setup$service$upkeep()
+    heartbeat_exists(setup, task_id)
+  }, timeout = 5, what = "the heartbeat to be set again"))
+  expect_identical(wait_for_state(setup, task_id, c("SUCCESS", "FAILURE"), timeout = 20)$state, "SUCCESS")
+})

@@ -26,7 +26,7 @@ run_with <- function(job, logger = silent_logger, tasks = r_tasks, keys = new_ke
   redis <- redis_connect(server$url, use_redux = FALSE)
   withr::defer(redis$close(), envir = parent.frame())
   if (is.null(read_record(redis, keys, job$record$task_id))) write_record(redis, keys, job$record, 60)
-  report <- run_task(job, server$url, keys, 60, 0, logger, connect = function(url) client, tasks = tasks)
+  report <- run_task(job, server$url, keys, 60, 0, logger, connect = function(url, ...) client, tasks = tasks)
   list(
     report = report, written = client$written(), keys = keys, task_id = job$record$task_id, redis = redis,
     final = read_record(redis, keys, job$record$task_id)
@@ -189,13 +189,56 @@ test_that("every log line about the task carries its task id", {
   expect_true(all(vapply(lines, function(line) identical(line$task_id, run$task_id), logical(1))))
 })
 
-test_that("without a Redis connection the child logs the failure and writes nothing", {
+test_that("without a Redis connection the child logs the failure, writes nothing and reports the task abandoned", {
   logger <- new_test_logger()
   job <- new_job("long_task", list(1), 1)
   result <- run_task(job, "redis://127.0.0.1:1", new_key_layout("x"), 60, 0, logger,
-    connect = function(url) stop(redis_error("cannot connect"))
+    connect = function(url, ...) stop(redis_unavailable_error("cannot connect"))
   )
-  expect_null(result)
+  expect_identical(result, list(abandoned = TRUE, redis_unavailable = TRUE, error = "cannot connect"))
   expect_identical(logger$lines()[[1]]$msg, "task could not start: no Redis connection")
   expect_identical(logger$lines()[[1]]$task_id, job$record$task_id)
+})
+
+# A task whose second step finds Redis stopped (restarted `restart_after` seconds later, if given).
+outage_tasks <- function(server, restart_after = NULL) {
+  restarted <- NULL
+  withr::defer(if (!is.null(restarted)) restarted$kill(), envir = parent.frame())
+  tasks_with(function(args, context) {
+    context$progress(1, 3)
+    server$stop()
+    if (!is.null(restart_after)) restarted <<- restart_redis_later(server, restart_after)
+    context$progress(2, 3)
+    context$progress(3, 3)
+    3L
+  })
+}
+
+test_that("a write while Redis is down waits for it (up to retry_seconds), and the task goes on to SUCCESS", {
+  server <- start_redis_server(extra_args = c("--appendonly", "yes", "--appendfsync", "always"))
+  keys <- new_key_layout(new_test_prefix())
+  job <- new_job("long_task", list(3), 3)
+  logger <- new_test_logger()
+  tasks <- outage_tasks(server, restart_after = 1)
+  report <- run_task(job, server$url, keys, 60, 0, logger, tasks = tasks, retry_seconds = 20)
+  expect_identical(report$state, "SUCCESS")
+  redis <- redis_connect(server$url, use_redux = FALSE)
+  on.exit(redis$close(), add = TRUE)
+  expect_identical(read_record(redis, keys, job$record$task_id)[c("state", "current", "result", "attempts")], list(state = "SUCCESS", current = 3L, result = 3L, attempts = 1L))
+  messages <- vapply(logger$lines(), function(line) line$msg, "")
+  expect_true(all(c("Redis unavailable: the task waits for it", "Redis reachable again: the task goes on", "task succeeded") %in% messages))
+  waiting <- logger$lines()[[match("Redis unavailable: the task waits for it", messages)]]
+  expect_identical(waiting[c("task_id", "retry_seconds")], list(task_id = job$record$task_id, retry_seconds = 20L))
+})
+
+test_that("when Redis stays away longer than retry_seconds the child abandons the task and says why", {
+  server <- start_redis_server()
+  job <- new_job("long_task", list(3), 3)
+  logger <- new_test_logger()
+  report <- run_task(job, server$url, new_key_layout(new_test_prefix()), 60, 0, logger, tasks = outage_tasks(server), retry_seconds = 1)
+  expect_identical(report[c("abandoned", "redis_unavailable")], list(abandoned = TRUE, redis_unavailable = TRUE))
+  expect_match(report$error, "could not be reached for 1 s (REDIS_RETRY_SECONDS)", fixed = TRUE)
+  abandoned <- Filter(function(line) line$msg == "task abandoned: its record could not be written to Redis", logger$lines())
+  expect_length(abandoned, 1)
+  expect_identical(abandoned[[1]]$task_id, job$record$task_id)
 })
