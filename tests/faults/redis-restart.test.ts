@@ -75,14 +75,9 @@ describe('fault: Redis killed and restarted mid-run (AOF on)', () => {
     });
     const duplicated = records.filter((r) => r!.attempts > 1).length;
 
-    // R tasks have no redelivery: each must end terminal with an accurate message, none stuck.
+    // R tasks have no redelivery: their children retry their writes through the outage and carry on.
     const rFinals = await Promise.all(rTasks.map((r) => client.pollUntilDone('r', r.taskId!, 60_000)));
-    for (const seen of rFinals) {
-      const final = seen.at(-1)!;
-      expect(['SUCCESS', 'FAILURE']).toContain(final.state);
-      if (final.state === 'SUCCESS') expect(final.result).toBe(20);
-      else expect(final.error).toMatch(/\w/);
-    }
+    for (const seen of rFinals) expect(seen.at(-1)).toMatchObject({ state: 'SUCCESS', result: 20 });
     const rAfter = await client.runToCompletion('r', { total: 2 });
     expect(rAfter.at(-1)).toMatchObject({ state: 'SUCCESS', result: 2 });
     const rStates = rFinals.map(
