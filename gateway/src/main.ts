@@ -1,20 +1,11 @@
 /** Gateway process: wires config, Redis and the R service client, listens, and shuts down gracefully. */
 import { once } from 'node:events';
-import { ConfigError, GatewayEnv, createKeyLayout, createLogger, createRedis, loadConfig } from '@switchyard/shared';
+import { GatewayEnv, createKeyLayout, createLogger, createRedis, loadConfigOrExit } from '@switchyard/shared';
 import { createApp } from './app.js';
 import { RServiceClient } from './r-service/client.js';
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig(GatewayEnv);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`gateway: ${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit(GatewayEnv, 'gateway');
   const logger = createLogger('gateway', config.LOG_LEVEL);
   const redis = createRedis(config.REDIS_URL, 'request', { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });
   redis.on('error', (error: Error) => logger.warn('redis connection error', { error }));

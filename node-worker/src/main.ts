@@ -1,31 +1,17 @@
 /** Node worker process: wires config, Redis and the worker; stops gracefully on SIGTERM/SIGINT. */
 import {
-  ConfigError,
   NodeQueue,
   NodeWorkerEnv,
   createKeyLayout,
   createLogger,
   createRedis,
-  loadConfig,
-  type NodeWorkerConfig,
+  loadConfigOrExit,
 } from '@switchyard/shared';
 import { createCpuPool } from './tasks/cpu-pool.js';
 import { NodeWorker } from './worker.js';
 
-function readConfig(): NodeWorkerConfig {
-  try {
-    return loadConfig(NodeWorkerEnv);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`node-worker: ${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
-  }
-}
-
 async function main(): Promise<void> {
-  const config = readConfig();
+  const config = loadConfigOrExit(NodeWorkerEnv, 'node-worker');
   const logger = createLogger('node-worker', config.LOG_LEVEL);
   const redis = createRedis(config.REDIS_URL, 'worker');
   const blocking = createRedis(config.REDIS_URL, 'blocking');

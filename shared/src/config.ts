@@ -131,3 +131,17 @@ export function loadConfig<S extends z.ZodType>(
   });
   throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
 }
+
+/**
+ * What a process's entry point calls: the validated configuration, or, for a bad variable, the
+ * message on stderr (prefixed with the service name) and exit status 2, never a stack trace.
+ */
+export function loadConfigOrExit<S extends z.ZodType>(schema: S, service: string): z.infer<S> {
+  try {
+    return loadConfig(schema);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${service}: ${error.message}\n`);
+    process.exit(2);
+  }
+}
