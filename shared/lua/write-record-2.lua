@@ -1,9 +1,13 @@
---[[ Write a task's record (STARTED, PROGRESS) if the writer still holds the task's lease, so a worker
-  that lost its lease cannot overwrite the record of the worker that now runs the task.
+--[[ Write a running task's record (STARTED, PROGRESS) if the writer still holds the task's lease, so a
+  worker that lost its lease cannot overwrite the record of the worker that now runs the task.
   KEYS[1] job hash                  ARGV[1] worker token
   KEYS[2] task record (STRING)      ARGV[2] record (MessagePack)
                                     ARGV[3] record TTL in seconds
-  Returns 1 if written, 0 if the lease is lost. ]]
-if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end
+  Returns 1 (ok) written; -1 (lease_lost) not written. ]]
+--@include lease
+if not holds_lease(KEYS[1], ARGV[1]) then
+  if already_written(KEYS[2], ARGV[2]) then return 1 end
+  return -1
+end
 redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
 return 1

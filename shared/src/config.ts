@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { KEY_PREFIX_PATTERN } from './keys.js';
+import { parseQueueList, parseTaskRoutes } from './routing.js';
 
 function wholeNumber(defaultValue: number, min: number, max: number) {
   const rule = `must be a whole number between ${min} and ${max}`;
@@ -37,6 +38,27 @@ function url(defaultValue: string, protocols: readonly string[]) {
       }
     }, rule);
 }
+
+/** A value parsed by `parse`, whose Error message says what must be true. */
+function parsedBy<T>(defaultValue: string, parse: (text: string) => T) {
+  return z
+    .string()
+    .default(defaultValue)
+    .transform((text, ctx) => {
+      try {
+        return parse(text);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
+        return z.NEVER;
+      }
+    });
+}
+
+/** The token the gateway shows the R service: long enough that guessing is hopeless. */
+const serviceToken = z
+  .string()
+  .default('')
+  .refine((value) => value === '' || /^[\x21-\x7e]{32,256}$/.test(value), 'must be 32-256 printable characters without spaces');
 
 /** Read by every process that talks to Redis. */
 export const RedisEnv = {
@@ -90,11 +112,19 @@ export const GatewayEnv = z.object({
   DOCS_PUBLIC: oneOf(['true', 'false'], 'true').transform((value) => value === 'true'),
   /** Requests one caller (API key, or address without keys) may make per minute to the task routes; 0 = no limit. */
   RATE_LIMIT_PER_MINUTE: wholeNumber(600, 0, 1_000_000),
+  /** Queue by task name (Celery's task_routes): `factorial=cpu,matmul=cpu`, or `r:lm_fit=models` for one kind. */
+  TASK_ROUTES: parsedBy('', parseTaskRoutes),
+  /** Most tasks one Node queue may hold waiting or delayed; beyond it execute answers 429. 0 = no bound. */
+  MAX_QUEUE_LENGTH: wholeNumber(0, 0, 100_000_000),
+  /** Shown to the R service on every call (it must be the R service's R_SERVICE_TOKEN); empty: none. */
+  R_SERVICE_TOKEN: serviceToken,
 });
 export type GatewayConfig = z.infer<typeof GatewayEnv>;
 
 export const NodeWorkerEnv = z.object({
   ...RedisEnv,
+  /** The queues this worker takes from, in order of preference (a dedicated worker: `QUEUES=cpu`). */
+  QUEUES: parsedBy('default', parseQueueList),
   /** Tasks one worker process runs at the same time. */
   WORKER_CONCURRENCY: wholeNumber(10, 1, 1_000),
   /**
@@ -114,7 +144,7 @@ export const NodeWorkerEnv = z.object({
 export type NodeWorkerConfig = z.infer<typeof NodeWorkerEnv>;
 
 /** Values never echoed in messages: they may hold passwords. */
-const SECRET_VARIABLES = new Set(['REDIS_URL', 'API_KEYS']);
+const SECRET_VARIABLES = new Set(['REDIS_URL', 'API_KEYS', 'R_SERVICE_TOKEN']);
 
 /** Validates `env` against `schema`; throws ConfigError naming every bad variable. */
 export function loadConfig<S extends z.ZodType>(

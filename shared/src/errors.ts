@@ -12,7 +12,7 @@ export const HTTP_STATUS_BY_CODE = {
   unsupported_media_type: 415,
   /** The body is larger than BODY_LIMIT. */
   payload_too_large: 413,
-  /** No API key, or not a configured one. */
+  /** No API key (or R service token), or not a configured one. */
   unauthorized: 401,
   /** This caller sent more requests than RATE_LIMIT_PER_MINUTE allows. */
   rate_limited: 429,
@@ -24,10 +24,14 @@ export const HTTP_STATUS_BY_CODE = {
   task_exists: 409,
   /** The task has already finished (SUCCESS, FAILURE or REVOKED): nothing to cancel or requeue. */
   task_finished: 409,
+  /** An Idempotency-Key was used before with a different request. */
+  idempotency_conflict: 409,
   /** The R service refused the task as invalid. */
   task_rejected: 422,
-  /** The R service is at its cap of concurrent tasks. */
-  worker_busy: 429,
+  /** The queue holds MAX_QUEUE_LENGTH tasks already. */
+  queue_full: 429,
+  /** No such queue (none of that kind and name has ever been used). */
+  queue_not_found: 404,
   /** Redis cannot be reached. */
   redis_unavailable: 503,
   /** The R service cannot be reached, timed out, failed or answered nonsense. */

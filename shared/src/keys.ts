@@ -1,44 +1,72 @@
 /**
  * The Redis key layout. Every key Switchyard reads or writes is built here and nowhere else; the R
- * worker follows the same layout, checked against `shared/contracts/key-layout.json`.
+ * worker builds the same keys from shared/contracts/key-layout.json (its tests check it).
+ *
+ * Every key of one queue shares a Redis Cluster hash tag, `{<kind>:<queue>}`, so each Lua script
+ * touches one slot only. A task's record and job hash live with its queue; `locator(id)` says which
+ * queue that is, so a record is still found from its task id alone.
  */
 
 /** A prefix may not contain the separator, so keys of two deployments can never collide. */
 export const KEY_PREFIX_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
-export interface KeyLayout {
-  readonly prefix: string;
+/** Queue names: letters, digits, `-`, `_`, `.`; at most 64 (no `:`, `{` or `}`, which keys use). */
+export const QUEUE_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+export const QUEUE_NAME_RULE = "must be 1-64 letters, digits, '-', '_' or '.'";
+export const DEFAULT_QUEUE = 'default';
+
+/** The keys of one queue of one worker kind. */
+export interface QueueKeys {
+  readonly kind: string;
+  readonly name: string;
+  /** `<kind>:<name>`: how a queue is named in the queue set and in locators. */
+  readonly id: string;
+  /** ZSET: ids waiting for a worker, scored so that ZPOPMIN takes the highest priority first, FIFO within a level. */
+  readonly wait: string;
+  /** ZSET: ids waiting for a time (countdown, eta, retry backoff), scored by when they are due (ms). */
+  readonly delayed: string;
+  /** ZSET: ids a worker holds, scored by the lease deadline (ms); the active set. */
+  readonly leases: string;
+  /** ZSET: dead letters (failed every attempt), scored by when they failed (ms). */
+  readonly dead: string;
+  /** STRING: present while the queue is paused: workers take nothing from it. */
+  readonly paused: string;
+  /** STRING: counter giving each waiting id its place in line. */
+  readonly seq: string;
+  /** ZSET with one member: wakes blocked workers; its score is when the queue next has work (ms, 0 = now). */
+  readonly marker: string;
   /** STRING: the MessagePack status record of one task; expires RESULT_TTL_SECONDS after its last write. */
   task(taskId: string): string;
-  /** HASH: a Node task's delivery bookkeeping (msg = MessagePack payload, attempts, token of the lease holder). */
+  /** HASH: a task's delivery bookkeeping (payload, priority, attempts, failures, lease token, flags). */
   job(taskId: string): string;
   /** `job(id)` without the id: Lua scripts that visit many jobs append the id to it. */
   readonly jobPrefix: string;
-  /** LIST: Node task ids waiting for a worker; producers LPUSH, workers take from the right (FIFO). */
-  readonly nodeQueue: string;
-  /** LIST: Node task ids a worker has taken and not yet acknowledged. */
-  readonly nodeActive: string;
-  /** ZSET: lease deadline (ms since the epoch) of each taken Node task id. */
-  readonly nodeLeases: string;
-  /** ZSET: Node task ids waiting out a retry backoff, scored by when they are due (ms since the epoch). */
-  readonly nodeDelayed: string;
-  /** LIST: Node task ids that failed every attempt (dead letters), newest first; an operator can requeue them. */
-  readonly nodeDead: string;
-  /** Pub/sub channel: ids of running Node tasks to cancel, heard by every worker. */
-  readonly nodeCancelChannel: string;
-  /** STRING: the task id an Idempotency-Key was first used for; `scope` is a digest of worker, caller and key. */
+}
+
+export interface KeyLayout {
+  readonly prefix: string;
+  /** The keys of queue `name` of worker kind `kind`; throws for a bad queue name. */
+  queue(kind: string, name: string): QueueKeys;
+  /** STRING: `<kind>:<queue>` of a task, so its record is found from its id alone; expires with the record. */
+  locator(taskId: string): string;
+  /** SET: every queue (`<kind>:<name>`) that has been used, for listing. */
+  readonly queueSet: string;
+  /** ZSET: live worker ids scored by their last heartbeat (ms). */
+  readonly workerSet: string;
+  /** STRING (JSON) with a TTL: what one worker says about itself at each heartbeat. */
+  worker(workerId: string): string;
+  /** Pub/sub channel: ids of running tasks of this kind to stop, heard by every worker of the kind. */
+  cancelChannel(kind: string): string;
+  /** Pub/sub channel: names of this kind's queues that just got work (wakes workers that cannot block). */
+  wakeChannel(kind: string): string;
+  /** STRING: `<task id> <request digest>` of the first request with an Idempotency-Key; `scope` digests kind, caller and key. */
   idempotency(scope: string): string;
   /** Prefix of the rate limiter's per-caller counters. */
   readonly rateLimitPrefix: string;
-  /**
-   * STRING with a TTL: present while the R service that accepted the task is alive and the task is not
-   * finished. A non-terminal R record without it belongs to a dead service: collect reports FAILURE.
-   */
-  rHeartbeat(taskId: string): string;
-  /** LIST: R task ids given up as FAILURE (dead letters), newest first; an operator can requeue them. */
-  readonly rDead: string;
-  /** STRING (JSON): the request an R task was accepted with ({task, args, options}), kept with the record for requeueing. */
-  rRequest(taskId: string): string;
+}
+
+export function isQueueName(name: string): boolean {
+  return QUEUE_NAME_PATTERN.test(name);
 }
 
 export function createKeyLayout(prefix: string): KeyLayout {
@@ -47,21 +75,40 @@ export function createKeyLayout(prefix: string): KeyLayout {
       `key prefix must be 1-64 characters of letters, digits, '_', '.' or '-' (got ${JSON.stringify(prefix)})`,
     );
   }
+  const queues = new Map<string, QueueKeys>();
   return {
     prefix,
-    task: (taskId) => `${prefix}:task:${taskId}`,
-    job: (taskId) => `${prefix}:job:${taskId}`,
-    jobPrefix: `${prefix}:job:`,
-    nodeQueue: `${prefix}:node:queue`,
-    nodeActive: `${prefix}:node:active`,
-    nodeLeases: `${prefix}:node:leases`,
-    nodeDelayed: `${prefix}:node:delayed`,
-    nodeDead: `${prefix}:node:dead`,
-    nodeCancelChannel: `${prefix}:node:cancel`,
+    queue(kind, name) {
+      const id = `${kind}:${name}`;
+      const known = queues.get(id);
+      if (known) return known;
+      if (!isQueueName(name)) throw new Error(`queue name ${QUEUE_NAME_RULE} (got ${JSON.stringify(name)})`);
+      const base = `${prefix}:{${id}}:`;
+      const keys: QueueKeys = {
+        kind,
+        name,
+        id,
+        wait: `${base}wait`,
+        delayed: `${base}delayed`,
+        leases: `${base}leases`,
+        dead: `${base}dead`,
+        paused: `${base}paused`,
+        seq: `${base}seq`,
+        marker: `${base}marker`,
+        task: (taskId) => `${base}task:${taskId}`,
+        job: (taskId) => `${base}job:${taskId}`,
+        jobPrefix: `${base}job:`,
+      };
+      if (queues.size < 10_000) queues.set(id, keys);
+      return keys;
+    },
+    locator: (taskId) => `${prefix}:locator:${taskId}`,
+    queueSet: `${prefix}:queues`,
+    workerSet: `${prefix}:workers`,
+    worker: (workerId) => `${prefix}:worker:${workerId}`,
+    cancelChannel: (kind) => `${prefix}:${kind}:cancel`,
+    wakeChannel: (kind) => `${prefix}:${kind}:wake`,
     idempotency: (scope) => `${prefix}:idem:${scope}`,
     rateLimitPrefix: `${prefix}:ratelimit:`,
-    rHeartbeat: (taskId) => `${prefix}:r:heartbeat:${taskId}`,
-    rDead: `${prefix}:r:dead`,
-    rRequest: (taskId) => `${prefix}:r:request:${taskId}`,
   };
 }

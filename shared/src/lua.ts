@@ -1,10 +1,47 @@
 /**
- * Loads the Lua scripts in shared/lua onto an ioredis connection. Each file's name ends with its
- * number of keys (`claim-3.lua`); ioredis runs them with EVALSHA and falls back to EVAL when Redis
- * does not know the script yet (a restart, a failover), so nothing has to be loaded up front.
+ * The Lua scripts of shared/lua, for every language: each file's name ends with its number of keys
+ * (`claim-6.lua`), and a line `--@include <name>` stands for `shared/lua/includes/<name>.lua` (each
+ * fragment once per script). The R worker expands the same files the same way (r-worker/R/lua.R);
+ * `shared/contracts/lua-digests.json` holds the SHA-1 of each expanded script, which both sides check.
+ *
+ * ioredis runs them with EVALSHA and falls back to EVAL when Redis does not know the script yet (a
+ * restart, a failover), so nothing has to be loaded up front.
  */
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
 import type { Redis } from 'ioredis';
+
+const LUA_DIR = new URL('../lua/', import.meta.url);
+const INCLUDE_LINE = /^--@include ([a-z-]+)[ \t]*$/gm;
+
+/** The script `file` (without `.lua`) with its includes expanded. */
+export function luaSource(file: string): string {
+  const included = new Set<string>();
+  const raw = readFileSync(new URL(`${file}.lua`, LUA_DIR), 'utf8');
+  return raw.replace(INCLUDE_LINE, (_line, name: string) => {
+    if (included.has(name)) return '';
+    included.add(name);
+    return readFileSync(new URL(`includes/${name}.lua`, LUA_DIR), 'utf8').trimEnd();
+  });
+}
+
+/** Every script file name (without `.lua`), sorted. */
+export function luaScriptNames(): string[] {
+  return readdirSync(LUA_DIR)
+    .filter((name) => name.endsWith('.lua'))
+    .map((name) => name.slice(0, -4))
+    .sort();
+}
+
+export function luaDigest(file: string): string {
+  return createHash('sha1').update(luaSource(file)).digest('hex');
+}
+
+export function keyCountOf(file: string): number {
+  const count = Number(file.split('-').pop());
+  if (!Number.isInteger(count)) throw new Error(`script ${file}: its name must end with its number of keys`);
+  return count;
+}
 
 export type ScriptCaller = (...keysThenArgs: (string | number | Buffer)[]) => Promise<unknown>;
 
@@ -17,17 +54,17 @@ export function defineLuaScripts<Name extends string>(
   files: Record<Name, string>,
   binaryReplies: ReadonlySet<Name> = new Set(),
 ): Record<Name, ScriptCaller> {
-  const callers = {} as Record<Name, ScriptCaller>;
-  for (const [name, file] of Object.entries(files) as [Name, string][]) {
+  const callers: Partial<Record<Name, ScriptCaller>> = {};
+  const commands = redis as unknown as Record<string, ScriptCaller | undefined>;
+  for (const name of Object.keys(files) as Name[]) {
+    const file = files[name];
     const commandName = `switchyard_${file.replaceAll('-', '_')}`;
     if (!(commandName in redis)) {
-      const lua = readFileSync(new URL(`../lua/${file}.lua`, import.meta.url), 'utf8');
-      redis.defineCommand(commandName, { numberOfKeys: Number(file.split('-').pop()), lua });
+      redis.defineCommand(commandName, { numberOfKeys: keyCountOf(file), lua: luaSource(file) });
     }
-    const variant = binaryReplies.has(name) ? `${commandName}Buffer` : commandName;
-    const command = (redis as unknown as Record<string, ScriptCaller | undefined>)[variant];
+    const command = commands[binaryReplies.has(name) ? `${commandName}Buffer` : commandName];
     if (!command) throw new Error(`script ${file} was not defined`);
     callers[name] = command.bind(redis);
   }
-  return callers;
+  return callers as Record<Name, ScriptCaller>;
 }

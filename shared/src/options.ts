@@ -10,10 +10,16 @@ export const OPTION_LIMITS = {
   maxBackoffMs: 3_600_000,
   maxTimeLimitMs: 86_400_000,
   maxExpiresSeconds: 30 * 86_400,
+  /** The latest a task may be scheduled: countdown at most, or eta at most this far ahead. */
+  maxDelaySeconds: 30 * 86_400,
+  minPriority: 0,
+  maxPriority: 9,
+  defaultPriority: 5,
 } as const;
 
 /** The same words as the R worker's (r-worker/R/options.R); tests/r-worker/options.test.ts compares them. */
 const EXPIRES_RULE = 'must be an ISO 8601 date-time or a number of seconds';
+const ETA_RULE = 'must be an ISO 8601 date-time';
 
 export const Backoff = z
   .strictObject({
@@ -53,6 +59,27 @@ export const TaskOptionsRequest = z
       .meta({
         description: 'A date-time, or seconds from now: a task not started by then is REVOKED without running.',
       }),
+    priority: wholeNumberBetween(OPTION_LIMITS.minPriority, OPTION_LIMITS.maxPriority)
+      .optional()
+      .meta({ description: 'Higher runs first (9 first, 0 last); FIFO within a priority. Default 5.' }),
+    countdown: z
+      .number({ error: 'must be a number of seconds' })
+      .min(0, 'must be at least 0')
+      .max(OPTION_LIMITS.maxDelaySeconds, `must be at most ${OPTION_LIMITS.maxDelaySeconds}`)
+      .optional()
+      .meta({ description: 'Run no earlier than this many seconds from now (the task waits in the delayed set).' }),
+    eta: z.iso
+      .datetime({ offset: true, error: ETA_RULE })
+      .optional()
+      .meta({ description: 'Run no earlier than this time (ISO 8601); at most 30 days ahead.' }),
+  })
+  .refine((o) => o.countdown === undefined || o.eta === undefined, {
+    message: 'must not be given together with eta',
+    path: ['countdown'],
+  })
+  .refine((o) => o.eta === undefined || Date.parse(o.eta) <= Date.now() + OPTION_LIMITS.maxDelaySeconds * 1_000, {
+    message: 'must be at most 30 days ahead',
+    path: ['eta'],
   })
   .refine(
     (o) =>
@@ -69,6 +96,10 @@ export interface TaskOptions {
   soft_time_limit_ms: number | null;
   time_limit_ms: number | null;
   expires_at: string | null;
+  /** 0-9, 9 first. */
+  priority: number;
+  /** Not to run before this time (countdown or eta), or null. */
+  eta: string | null;
 }
 
 export type TaskDefaults = Pick<TaskOptions, 'max_attempts' | 'backoff'> &
@@ -82,6 +113,12 @@ export function resolveOptions(
   now = Date.now(),
 ): TaskOptions {
   const expires = requested.expires;
+  const eta =
+    requested.eta !== undefined
+      ? new Date(Date.parse(requested.eta)).toISOString()
+      : requested.countdown !== undefined && requested.countdown > 0
+        ? new Date(now + Math.round(requested.countdown * 1_000)).toISOString()
+        : null;
   return {
     max_attempts: requested.max_attempts ?? defaults.max_attempts,
     backoff: requested.backoff ?? defaults.backoff,
@@ -91,6 +128,8 @@ export function resolveOptions(
       expires === undefined
         ? null
         : new Date(typeof expires === 'number' ? now + expires * 1_000 : Date.parse(expires)).toISOString(),
+    priority: requested.priority ?? OPTION_LIMITS.defaultPriority,
+    eta,
   };
 }
 

@@ -32,6 +32,8 @@ export const TaskRecord = z
   .object({
     task_id: TaskId,
     worker: z.enum(WORKER_KINDS),
+    queue: z.string().meta({ description: 'The queue the task waits in and was taken from.' }),
+    priority: z.number().int().min(0).max(9).meta({ description: '0-9, 9 runs first.' }),
     task: z.string().meta({ description: 'Task name, e.g. long_task.' }),
     args: z.array(z.unknown()).meta({ description: 'The arguments the task was submitted with.' }),
     state: z.enum(TASK_STATES),
@@ -45,12 +47,9 @@ export const TaskRecord = z
       .number()
       .int()
       .min(1)
-      .optional()
       .meta({ description: 'Attempts allowed before a failing task is given up (dead-lettered).' }),
-    expires_at: timestamp
-      .nullable()
-      .optional()
-      .meta({ description: 'A task not started by then is REVOKED without running.' }),
+    eta: timestamp.nullable().meta({ description: 'Not run before this time (countdown or eta), else null.' }),
+    expires_at: timestamp.nullable().meta({ description: 'A task not started by then is REVOKED without running.' }),
     created_at: timestamp,
     started_at: timestamp.nullable(),
     updated_at: timestamp,
@@ -58,31 +57,13 @@ export const TaskRecord = z
   })
   .meta({ id: 'TaskRecord', description: 'Status of one task, as stored in Redis and returned by collect.' });
 
+/** The record's fields in the order every writer (TypeScript and R) puts them. */
+export const RECORD_FIELDS = Object.keys(TaskRecord.shape) as (keyof TaskRecord)[];
+
 export type TaskRecord = z.infer<typeof TaskRecord>;
 
 export function nowIso(): string {
   return new Date().toISOString();
-}
-
-/** The record a task starts with, written when it is accepted. */
-export function pendingRecord(
-  init: Pick<TaskRecord, 'task_id' | 'worker' | 'task' | 'args' | 'total'> &
-    Partial<Pick<TaskRecord, 'max_attempts' | 'expires_at'>>,
-): TaskRecord {
-  const now = nowIso();
-  return {
-    ...init,
-    state: 'PENDING',
-    current: 0,
-    status: 'Pending...',
-    result: null,
-    error: null,
-    attempts: 0,
-    created_at: now,
-    started_at: null,
-    updated_at: now,
-    finished_at: null,
-  };
 }
 
 /** How many steps a task reports: long_task counts to its `total`; every other task is one step. */

@@ -1,13 +1,22 @@
 /** What shared/contracts/*.json must contain, computed from the TypeScript sources of truth. */
 import { codec } from '../src/codec.js';
-import { createKeyLayout } from '../src/keys.js';
-import { NODE_TASKS, R_TASKS } from '../src/tasks.js';
+import { HTTP_STATUS_BY_CODE } from '../src/errors.js';
+import { DEFAULT_QUEUE, KEY_PREFIX_PATTERN, QUEUE_NAME_PATTERN, QUEUE_NAME_RULE, createKeyLayout } from '../src/keys.js';
+import { luaDigest, luaScriptNames } from '../src/lua.js';
+import { OPTION_LIMITS } from '../src/options.js';
+import { SCRIPT_CODES } from '../src/script-codes.js';
+import { RECORD_FIELDS, TASK_STATES, TERMINAL_STATES, type TaskRecord } from '../src/status.js';
+import { TASK_CATALOGUE, TASK_LIMITS, WORKER_KINDS } from '../src/tasks.js';
+import { RECORD_STATUS, TRANSITIONS } from '../src/transitions.js';
+import { WORKER_HEARTBEAT } from '../src/workers.js';
 
 const TASK_ID = '0b6f1c7e-3d2a-4e5f-8a9b-1c2d3e4f5a6b';
 
 const base = {
   task_id: TASK_ID,
   worker: 'r',
+  queue: 'default',
+  priority: 5,
   task: 'long_task',
   args: [3],
   current: 0,
@@ -15,6 +24,9 @@ const base = {
   result: null,
   error: null,
   attempts: 0,
+  max_attempts: 3,
+  eta: null,
+  expires_at: null,
   created_at: '2026-11-22T01:02:03.456Z',
   started_at: null,
   updated_at: '2026-11-22T01:02:03.456Z',
@@ -73,43 +85,140 @@ const VALUES: Record<string, unknown> = {
   },
 };
 
+
+function inFieldOrder(record: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(RECORD_FIELDS.map((field) => [field, record[field]]));
+}
+
+const NOW = '2026-11-22T01:02:09.000Z';
+const pendingR = TRANSITIONS.pending(
+  {
+    task_id: TASK_ID,
+    worker: 'r',
+    queue: 'models',
+    task: 'long_task',
+    args: [3],
+    options: { max_attempts: 3, expires_at: null, priority: 7, eta: '2026-11-22T01:02:05.000Z' },
+  },
+  '2026-11-22T01:02:03.456Z',
+);
+const startedR = TRANSITIONS.started(pendingR, 1, '2026-11-22T01:02:05.000Z');
+const progressR = TRANSITIONS.progress(startedR, 2, 3, 'Step 2 of 3', '2026-11-22T01:02:07.000Z');
+
+/** Each transition applied to a record, with its arguments after the record; `now` is the last argument. */
+const TRANSITION_CASES: { transition: keyof typeof TRANSITIONS; from: TaskRecord; args: unknown[] }[] = [
+  { transition: 'started', from: pendingR, args: [1] },
+  { transition: 'started', from: progressR, args: [2] },
+  { transition: 'progress', from: startedR, args: [2, 3, 'Step 2 of 3'] },
+  { transition: 'retrying', from: progressR, args: ['boom', 1, 1250] },
+  { transition: 'succeeded', from: progressR, args: [{ n: 3, ok: true }] },
+  { transition: 'failed', from: progressR, args: ['it broke (gave up after 3 attempts)'] },
+  { transition: 'revoked', from: progressR, args: [RECORD_STATUS.cancelledRunning] },
+  { transition: 'released', from: progressR, args: [] },
+  { transition: 'requeued', from: TRANSITIONS.failed(progressR, 'it broke', NOW), args: [] },
+];
+
+function template(value: string): string {
+  return value
+    .replaceAll('sy-contract', '<prefix>')
+    .replaceAll('kindx', '<kind>')
+    .replaceAll('queuex', '<queue>')
+    .replaceAll(TASK_ID, '<task_id>')
+    .replaceAll('workerx', '<worker_id>')
+    .replaceAll('scopex', '<scope>');
+}
+
 export function contractFiles(): Record<string, unknown> {
   const prefix = 'sy-contract';
   const keys = createKeyLayout(prefix);
+  const q = keys.queue('kindx', 'queuex');
+  const kindNames = Object.fromEntries(WORKER_KINDS.map((kind) => [kind, Object.keys(TASK_CATALOGUE[kind])]));
   return {
     'key-layout.json': {
-      description: 'Every Redis key for prefix and task_id below, as shared/src/keys.ts builds it.',
-      prefix,
-      task_id: TASK_ID,
-      keys: {
-        task: keys.task(TASK_ID),
-        job: keys.job(TASK_ID),
-        jobPrefix: keys.jobPrefix,
-        nodeQueue: keys.nodeQueue,
-        nodeActive: keys.nodeActive,
-        nodeLeases: keys.nodeLeases,
-        nodeDelayed: keys.nodeDelayed,
-        nodeDead: keys.nodeDead,
-        nodeCancelChannel: keys.nodeCancelChannel,
-        idempotency: keys.idempotency('scope'),
-        rHeartbeat: keys.rHeartbeat(TASK_ID),
-        rDead: keys.rDead,
-        rRequest: keys.rRequest(TASK_ID),
+      description:
+        'Every Redis key as shared/src/keys.ts builds it, as templates: replace <prefix>, <kind>, <queue>, <task_id>, <worker_id> and <scope>.',
+      templates: {
+        wait: template(q.wait),
+        delayed: template(q.delayed),
+        leases: template(q.leases),
+        dead: template(q.dead),
+        paused: template(q.paused),
+        seq: template(q.seq),
+        marker: template(q.marker),
+        task: template(q.task(TASK_ID)),
+        job: template(q.job(TASK_ID)),
+        jobPrefix: template(q.jobPrefix),
+        locator: template(keys.locator(TASK_ID)),
+        queueSet: template(keys.queueSet),
+        workerSet: template(keys.workerSet),
+        worker: template(keys.worker('workerx')),
+        cancelChannel: template(keys.cancelChannel('kindx')),
+        wakeChannel: template(keys.wakeChannel('kindx')),
+        idempotency: template(keys.idempotency('scopex')),
+        rateLimitPrefix: template(keys.rateLimitPrefix),
+      },
+      example: {
+        prefix,
+        kind: 'r',
+        queue: 'models',
+        task_id: TASK_ID,
+        keys: {
+          wait: keys.queue('r', 'models').wait,
+          task: keys.queue('r', 'models').task(TASK_ID),
+          locator: keys.locator(TASK_ID),
+          cancelChannel: keys.cancelChannel('r'),
+        },
       },
     },
     'tasks.json': {
-      description: 'Task names each worker must implement (shared/src/tasks.ts).',
-      node: Object.keys(NODE_TASKS),
-      r: Object.keys(R_TASKS),
+      description: 'Task names each worker kind must implement, with their delivery defaults (shared/src/tasks.ts).',
+      names: kindNames,
+      defaults: Object.fromEntries(
+        WORKER_KINDS.map((kind) => [
+          kind,
+          Object.fromEntries(Object.entries(TASK_CATALOGUE[kind]).map(([name, task]) => [name, task.defaults])),
+        ]),
+      ),
+    },
+    'rules.json': {
+      description:
+        'Facts every language must agree on, from the TypeScript sources: limits, patterns, states, record fields and statuses, error codes and their HTTP statuses, script return codes, worker heartbeat timings.',
+      task_limits: TASK_LIMITS,
+      option_limits: OPTION_LIMITS,
+      key_prefix_pattern: KEY_PREFIX_PATTERN.source,
+      queue_name_pattern: QUEUE_NAME_PATTERN.source,
+      queue_name_rule: QUEUE_NAME_RULE,
+      default_queue: DEFAULT_QUEUE,
+      task_states: TASK_STATES,
+      terminal_states: TERMINAL_STATES,
+      record_fields: RECORD_FIELDS,
+      record_status: RECORD_STATUS,
+      http_status_by_code: HTTP_STATUS_BY_CODE,
+      script_codes: SCRIPT_CODES,
+      worker_heartbeat: WORKER_HEARTBEAT,
     },
     'status-vectors.json': {
       description:
         'MessagePack vectors: `msgpack_hex` is exactly what encoding `value` must produce, and decoding it must give `value` back. Whole numbers within 32 bits are ints, all other numbers float64, maps keep key order.',
-      vectors: Object.entries(VALUES).map(([name, value]) => ({
-        name,
-        value,
-        msgpack_hex: codec.encode(value).toString('hex'),
-      })),
+      vectors: Object.entries(VALUES).map(([name, value]) => {
+        const shaped = name.endsWith('_record') ? inFieldOrder(value as Record<string, unknown>) : value;
+        return { name, value: shaped, msgpack_hex: codec.encode(shaped).toString('hex') };
+      }),
+    },
+    'transition-vectors.json': {
+      description:
+        'Each record transition of shared/src/transitions.ts: `transition` applied to `from` with `args`, at time `now`, gives `to` (fields in record order; `to_msgpack_hex` its exact bytes).',
+      now: NOW,
+      vectors: TRANSITION_CASES.map(({ transition, from, args }) => {
+        const apply = TRANSITIONS[transition] as (record: TaskRecord, ...rest: unknown[]) => TaskRecord;
+        const to = apply(from, ...args, NOW);
+        return { transition, from, args, to, to_msgpack_hex: codec.encode(to).toString('hex') };
+      }),
+    },
+    'lua-digests.json': {
+      description:
+        'SHA-1 of each script of shared/lua with its --@include lines expanded; every loader must produce exactly these scripts.',
+      scripts: Object.fromEntries(luaScriptNames().map((name) => [name, luaDigest(name)])),
     },
   };
 }

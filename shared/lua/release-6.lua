@@ -1,0 +1,17 @@
+--[[ Hand a task back (its worker is shutting down): it goes to the front of its priority and runs next,
+  on whichever worker is free.
+  KEYS[1] leases (ZSET)             ARGV[1] task id
+  KEYS[2] waiting (ZSET)            ARGV[2] worker token
+  KEYS[3] job hash                  ARGV[3] record to show meanwhile (MessagePack)
+  KEYS[4] task record (STRING)      ARGV[4] record TTL in seconds
+  KEYS[5] marker (ZSET)
+  KEYS[6] seq (STRING)
+  Returns 1 (ok) handed back; -1 (lease_lost) the lease was already lost. ]]
+--@include lease
+--@include waiting
+if not holds_lease(KEYS[3], ARGV[2]) then return -1 end
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[3], 'token')
+push_waiting(KEYS[2], KEYS[6], KEYS[5], ARGV[1], redis.call('HGET', KEYS[3], 'priority') or '5', true)
+redis.call('SET', KEYS[4], ARGV[3], 'EX', ARGV[4])
+return 1

@@ -1,0 +1,18 @@
+--[[ Run a dead letter again, with its attempts reset: it joins the back of its priority.
+  KEYS[1] dead letters (ZSET)       ARGV[1] task id
+  KEYS[2] job hash                  ARGV[2] PENDING record (MessagePack)
+  KEYS[3] waiting (ZSET)            ARGV[3] record TTL in seconds
+  KEYS[4] task record (STRING)
+  KEYS[5] marker (ZSET)
+  KEYS[6] seq (STRING)
+  Returns 1 (ok) requeued; -6 (not_dead_letter) not a dead letter of this queue; -7 (payload_expired)
+  it cannot run again (its job hash expired; it is taken off the dead set). ]]
+--@include waiting
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return -6 end
+if redis.call('EXISTS', KEYS[2]) == 0 then return -7 end
+redis.call('HDEL', KEYS[2], 'dead')
+redis.call('HSET', KEYS[2], 'attempts', 0, 'failures', 0)
+redis.call('PERSIST', KEYS[2])
+push_waiting(KEYS[3], KEYS[6], KEYS[5], ARGV[1], redis.call('HGET', KEYS[2], 'priority') or '5', false)
+redis.call('SET', KEYS[4], ARGV[2], 'EX', ARGV[3])
+return 1

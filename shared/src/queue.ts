@@ -1,0 +1,379 @@
+/**
+ * The task queues of one worker kind, in Redis, with leases: at-least-once delivery, the same model
+ * and the same Lua scripts (shared/lua) for Node and R (docs/queues.md).
+ *
+ *   enqueue ──▶ waiting (by priority, FIFO) ──claim──▶ leases (active) ──finish──▶ done / dead
+ *      │            ▲  ▲                                 │  │
+ *      └▶ delayed ──┘  └──── maintain (lease ran out) ◀──┘  └─ retry ─▶ delayed
+ *
+ * Every state change is one script touching the keys of one queue (one Redis Cluster slot). A
+ * worker's writes carry its token; a worker whose lease was taken over can no longer write.
+ */
+import type { Redis } from 'ioredis';
+import { codec } from './codec.js';
+import type { KeyLayout, QueueKeys } from './keys.js';
+import { defineLuaScripts, type ScriptCaller } from './lua.js';
+import type { TaskOptions } from './options.js';
+import { scriptOutcome, type ScriptOutcome } from './script-codes.js';
+import type { TaskRecord } from './status.js';
+import type { WorkerKind } from './tasks.js';
+
+/** What a worker needs to run a task, stored in its job hash at enqueue. */
+export interface TaskPayload {
+  task: string;
+  args: unknown[];
+  created_at: string;
+  options: TaskOptions;
+}
+
+export interface ClaimedTask {
+  taskId: string;
+  queue: string;
+  payload: TaskPayload;
+  /** Deliveries so far, this one included: 1 on first delivery, more after retries and redeliveries. */
+  attempts: number;
+  /** Earlier attempts that ended in an error (retries so far). */
+  failures: number;
+  /** Cancelled while a worker that then died was running it: record REVOKED, do not run. */
+  revoked: boolean;
+}
+
+export interface QueueStats {
+  /** Waiting tasks by priority, index 0 = priority 0. */
+  waitingByPriority: number[];
+  waiting: number;
+  delayed: number;
+  active: number;
+  dead: number;
+  paused: boolean;
+  /** When the oldest waiting task was queued (ms since the epoch), or null. */
+  oldestWaitingSince: number | null;
+}
+
+const SCRIPTS = {
+  enqueue: 'enqueue-6',
+  claim: 'claim-6',
+  extendLeases: 'extend-leases-1',
+  writeRecord: 'write-record-2',
+  finish: 'finish-4',
+  retry: 'retry-5',
+  release: 'release-6',
+  maintain: 'maintain-5',
+  cancel: 'cancel-4',
+  requeueDead: 'requeue-dead-6',
+  setPaused: 'set-paused-4',
+  stats: 'queue-stats-5',
+} as const;
+
+type ScriptName = keyof typeof SCRIPTS;
+
+/** A locator outlives its record's first TTL by this much, covering the task's running time and retries. */
+const LOCATOR_SLACK_SECONDS = 2 * 86_400;
+
+export class TaskQueues {
+  private readonly scripts: Record<ScriptName, ScriptCaller>;
+  private readonly listed = new Set<string>();
+
+  constructor(
+    private readonly redis: Redis,
+    readonly keys: KeyLayout,
+    readonly kind: WorkerKind,
+    private readonly recordTtlSeconds: number,
+  ) {
+    this.scripts = defineLuaScripts<ScriptName>(redis, SCRIPTS, new Set(['claim']));
+  }
+
+  queue(name: string): QueueKeys {
+    return this.keys.queue(this.kind, name);
+  }
+
+  /**
+   * Accepts a task into `record.queue`: record, job and queue entry appear together or not at all
+   * (waiting, or delayed when `payload.options.eta` is ahead). The locator, written first, finds the
+   * record from its id; `maxLength` > 0 bounds the queue.
+   */
+  async enqueue(
+    record: TaskRecord,
+    payload: TaskPayload,
+    { maxLength = 0, wake = false }: { maxLength?: number; wake?: boolean } = {},
+  ): Promise<'ok' | 'task_exists' | 'queue_full'> {
+    const q = this.queue(record.queue);
+    const now = Date.now();
+    const due = payload.options.eta === null ? 0 : Date.parse(payload.options.eta);
+    const delaySeconds = Math.max(0, Math.ceil((due - now) / 1000));
+    const locatorTtl = this.recordTtlSeconds + delaySeconds + LOCATOR_SLACK_SECONDS;
+    this.remember(q);
+    const [, reply] = await Promise.all([
+      this.redis.set(this.keys.locator(record.task_id), q.id, 'EX', locatorTtl),
+      this.scripts.enqueue(
+        q.task(record.task_id),
+        q.job(record.task_id),
+        q.wait,
+        q.delayed,
+        q.marker,
+        q.seq,
+        record.task_id,
+        codec.encode(record),
+        codec.encode(payload),
+        this.recordTtlSeconds,
+        payload.options.priority,
+        due,
+        maxLength,
+        wake ? this.keys.wakeChannel(this.kind) : '',
+        now,
+        q.id,
+      ),
+    ]);
+    const outcome = scriptOutcome(reply);
+    if (outcome !== 'ok' && outcome !== 'task_exists' && outcome !== 'queue_full') throw unexpected('enqueue', outcome);
+    return outcome;
+  }
+
+  /** Adds the queue to the set `GET /queues` lists (once per process and queue). */
+  remember(q: QueueKeys): void {
+    if (this.listed.has(q.id)) return;
+    this.listed.add(q.id);
+    void this.redis.sadd(this.keys.queueSet, q.id).catch(() => this.listed.delete(q.id));
+  }
+
+  /** Takes up to `max` tasks of queue `name`; `nextWorkAt` bounds how long the caller may block (ms; 0 now, -1 never). */
+  async claim(
+    name: string,
+    max: number,
+    token: string,
+    leaseMs: number,
+  ): Promise<{ tasks: ClaimedTask[]; nextWorkAt: number }> {
+    const q = this.queue(name);
+    const now = Date.now();
+    const [flat, next] = (await this.scripts.claim(
+      q.wait,
+      q.delayed,
+      q.leases,
+      q.marker,
+      q.seq,
+      q.paused,
+      max,
+      now + leaseMs,
+      token,
+      q.jobPrefix,
+      now,
+    )) as [(Buffer | number)[], number];
+    const tasks: ClaimedTask[] = [];
+    for (let i = 0; i + 4 < flat.length; i += 5) {
+      tasks.push({
+        taskId: String(flat[i]),
+        queue: name,
+        payload: codec.decode(flat[i + 1] as Buffer) as TaskPayload,
+        attempts: Number(flat[i + 2]),
+        failures: Number(flat[i + 3]),
+        revoked: String(flat[i + 4]) === '1',
+      });
+    }
+    return { tasks, nextWorkAt: Number(next) };
+  }
+
+  /**
+   * Blocks (on a connection of its own) until one of `names` may have work or `timeoutSeconds` pass;
+   * returns the queue whose marker woke it and when its work is due (ms), or null on timeout. Then
+   * claim: the marker only says where to look.
+   */
+  async waitForWork(
+    blocking: Redis,
+    names: readonly string[],
+    timeoutSeconds: number,
+  ): Promise<{ queue: string; dueAt: number } | null> {
+    const markers = names.map((name) => this.queue(name).marker);
+    const popped = await blocking.bzpopmin(...markers, timeoutSeconds);
+    if (popped === null) return null;
+    const [marker, , score] = popped;
+    const index = markers.indexOf(marker);
+    return { queue: names[index] ?? names[0] ?? '', dueAt: Number(score) };
+  }
+
+  /** Renews the leases of running tasks of queue `name`; says which leases were lost and which tasks were cancelled. */
+  async extendLeases(
+    name: string,
+    taskIds: readonly string[],
+    token: string,
+    leaseMs: number,
+  ): Promise<{ lost: string[]; revoked: string[] }> {
+    if (taskIds.length === 0) return { lost: [], revoked: [] };
+    const q = this.queue(name);
+    const [lost, revoked] = (await this.scripts.extendLeases(
+      q.leases,
+      Date.now() + leaseMs,
+      token,
+      q.jobPrefix,
+      ...taskIds,
+    )) as [string[], string[]];
+    return { lost, revoked };
+  }
+
+  /** Writes a STARTED or PROGRESS record; false if the lease is lost. */
+  async writeRecord(record: TaskRecord, token: string): Promise<boolean> {
+    const q = this.queue(record.queue);
+    const reply = await this.scripts.writeRecord(
+      q.job(record.task_id),
+      q.task(record.task_id),
+      token,
+      codec.encode(record),
+      this.recordTtlSeconds,
+    );
+    return scriptOutcome(reply) === 'ok';
+  }
+
+  /** Acknowledges a task with its terminal record; `deadLetter` keeps a FAILURE as a dead letter. False if the lease is lost. */
+  async finish(record: TaskRecord, token: string, deadLetter = false): Promise<boolean> {
+    const q = this.queue(record.queue);
+    const reply = await this.scripts.finish(
+      q.leases,
+      q.job(record.task_id),
+      q.task(record.task_id),
+      q.dead,
+      record.task_id,
+      token,
+      codec.encode(record),
+      this.recordTtlSeconds,
+      deadLetter ? '1' : '',
+      Date.now(),
+    );
+    return scriptOutcome(reply) === 'ok';
+  }
+
+  /** Schedules another attempt after `delayMs`, showing the RETRY `record` meanwhile; false if the lease is lost. */
+  async retry(record: TaskRecord, token: string, delayMs: number): Promise<boolean> {
+    const q = this.queue(record.queue);
+    const reply = await this.scripts.retry(
+      q.leases,
+      q.delayed,
+      q.job(record.task_id),
+      q.task(record.task_id),
+      q.marker,
+      record.task_id,
+      token,
+      codec.encode(record),
+      this.recordTtlSeconds,
+      Date.now() + delayMs,
+    );
+    return scriptOutcome(reply) === 'ok';
+  }
+
+  /** Hands a task back to the front of its priority, showing `record` until it is taken again. */
+  async release(record: TaskRecord, token: string): Promise<boolean> {
+    const q = this.queue(record.queue);
+    const reply = await this.scripts.release(
+      q.leases,
+      q.wait,
+      q.job(record.task_id),
+      q.task(record.task_id),
+      q.marker,
+      q.seq,
+      record.task_id,
+      token,
+      codec.encode(record),
+      this.recordTtlSeconds,
+    );
+    return scriptOutcome(reply) === 'ok';
+  }
+
+  /** Sweeps queue `name`: redelivers tasks whose lease ran out, moves due delayed tasks in line. */
+  async maintain(name: string, limit = 1_000): Promise<{ requeued: string[]; promoted: string[] }> {
+    const q = this.queue(name);
+    const [requeued, promoted] = (await this.scripts.maintain(
+      q.leases,
+      q.wait,
+      q.delayed,
+      q.marker,
+      q.seq,
+      Date.now(),
+      q.jobPrefix,
+      limit,
+    )) as [string[], string[]];
+    return { requeued, promoted };
+  }
+
+  /** Cancels a task: a waiting one is REVOKED with `revokedRecord` at once, a running one is asked to stop. */
+  async cancel(revokedRecord: TaskRecord): Promise<ScriptOutcome> {
+    const q = this.queue(revokedRecord.queue);
+    return scriptOutcome(
+      await this.scripts.cancel(
+        q.wait,
+        q.delayed,
+        q.job(revokedRecord.task_id),
+        q.task(revokedRecord.task_id),
+        revokedRecord.task_id,
+        codec.encode(revokedRecord),
+        this.recordTtlSeconds,
+        this.keys.cancelChannel(this.kind),
+      ),
+    );
+  }
+
+  /** Queues a dead letter again with `pendingRecord` (attempts reset). */
+  async requeueDead(pendingRecord: TaskRecord): Promise<ScriptOutcome> {
+    const q = this.queue(pendingRecord.queue);
+    return scriptOutcome(
+      await this.scripts.requeueDead(
+        q.dead,
+        q.job(pendingRecord.task_id),
+        q.wait,
+        q.task(pendingRecord.task_id),
+        q.marker,
+        q.seq,
+        pendingRecord.task_id,
+        codec.encode(pendingRecord),
+        this.recordTtlSeconds,
+      ),
+    );
+  }
+
+  /** Workers stop (true) or start again (false) taking tasks from queue `name`; submissions go on. */
+  async setPaused(name: string, paused: boolean): Promise<void> {
+    const q = this.queue(name);
+    this.remember(q);
+    await this.scripts.setPaused(q.paused, q.wait, q.delayed, q.marker, paused ? '1' : '', this.wakeOf(), q.id);
+  }
+
+  /** The dead letters of queue `name`, newest first: ids with when they failed (ms), and how many there are. */
+  async deadLetters(name: string, limit: number): Promise<{ total: number; letters: { taskId: string; failedAt: number }[] }> {
+    const q = this.queue(name);
+    const [total, flat] = await Promise.all([
+      this.redis.zcard(q.dead),
+      this.redis.zrevrange(q.dead, 0, limit - 1, 'WITHSCORES'),
+    ]);
+    const letters: { taskId: string; failedAt: number }[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) letters.push({ taskId: String(flat[i]), failedAt: Number(flat[i + 1]) });
+    return { total, letters };
+  }
+
+  async stats(name: string): Promise<QueueStats> {
+    const q = this.queue(name);
+    const [byPriority, delayed, active, dead, paused, oldest] = (await this.scripts.stats(
+      q.wait,
+      q.delayed,
+      q.leases,
+      q.dead,
+      q.paused,
+      q.jobPrefix,
+    )) as [number[], number, number, number, number, number];
+    const waitingByPriority = byPriority.map(Number);
+    return {
+      waitingByPriority,
+      waiting: waitingByPriority.reduce((sum, n) => sum + n, 0),
+      delayed: Number(delayed),
+      active: Number(active),
+      dead: Number(dead),
+      paused: Number(paused) === 1,
+      oldestWaitingSince: Number(oldest) < 0 ? null : Number(oldest),
+    };
+  }
+
+  /** R workers cannot block on a marker; they are woken on this channel instead. */
+  private wakeOf(): string {
+    return this.kind === 'r' ? this.keys.wakeChannel(this.kind) : '';
+  }
+}
+
+function unexpected(script: string, outcome: ScriptOutcome): Error {
+  return new Error(`${script} answered ${outcome}`);
+}
