@@ -24,13 +24,15 @@ function packageMain(workspace: string): string {
   return main;
 }
 
-function checkService(service: ServiceName, text?: string): string[] {
+function checkService(service: ServiceName, text?: string, ignoreRules = dockerignore): string[] {
   const dockerfile = text === undefined ? readDockerfile(service) : parseDockerfile(`${service}/Dockerfile`, text);
   return [
     ...lintDockerfile(dockerfile),
     ...checkImageBasics(dockerfile),
-    ...checkCopySources(dockerfile, dockerignore),
-    ...(service === 'r-worker' ? checkRImage(dockerfile) : checkNodeImage(dockerfile, service, packageMain(service))),
+    ...checkCopySources(dockerfile, ignoreRules),
+    ...(service === 'r-worker'
+      ? checkRImage(dockerfile, ignoreRules)
+      : checkNodeImage(dockerfile, service, packageMain(service), ignoreRules)),
   ];
 }
 
@@ -112,6 +114,32 @@ describe('the Dockerfile checks catch', () => {
     const excluded = mutated('gateway', 'COPY shared/lua/ shared/lua/', 'COPY shared/lua/ docs/ shared/lua/');
     expect(checkService('gateway', excluded)).toContainEqual(
       expect.stringContaining('every file of COPY source docs/ is excluded by .dockerignore'),
+    );
+  });
+
+  it('an R image without the shared Lua scripts or contracts, or with them where the worker does not look', () => {
+    const noContracts = mutated('r-worker', /^COPY shared\/contracts\/ shared\/contracts\/$/m, '');
+    expect(checkService('r-worker', noContracts)).toContainEqual(
+      expect.stringContaining('the final stage does not copy shared/contracts'),
+    );
+    const elsewhere = mutated('r-worker', 'COPY shared/lua/ shared/lua/', 'COPY shared/lua/ lua/');
+    expect(checkService('r-worker', elsewhere)).toContainEqual(
+      expect.stringContaining('shared/lua lands in /app/lua, not /app/shared/lua'),
+    );
+    const movedDir = mutated('r-worker', 'SWITCHYARD_SHARED_DIR=/app/shared', 'SWITCHYARD_SHARED_DIR=/opt/shared');
+    expect(checkService('r-worker', movedDir)).toContainEqual(
+      expect.stringContaining('shared/contracts lands in /app/shared/contracts, not /opt/shared/contracts'),
+    );
+  });
+
+  it('.dockerignore keeping out the contracts, or the Lua includes', () => {
+    expect(checkService('r-worker', undefined, `${dockerignore}\nshared/contracts\n`)).toContainEqual(
+      expect.stringMatching(/\.dockerignore keeps .*shared\/contracts\/rules\.json.* out of shared\/contracts$/),
+    );
+    expect(checkService('gateway', undefined, `${dockerignore}\n**/includes\n`)).toContainEqual(
+      expect.stringMatching(
+        /gateway\/Dockerfile: \.dockerignore keeps shared\/lua\/includes\/\S+\.lua.* out of shared\/lua/,
+      ),
     );
   });
 

@@ -194,12 +194,77 @@ export function imageCommand(dockerfile: Dockerfile): string[] {
   return [...(entrypoint ? commandWords(entrypoint.content) : []), ...(cmd ? commandWords(cmd.content) : [])];
 }
 
+/** The final stage's COPY instructions: sources, and the target as an absolute path (WORKDIR applied). */
+function finalCopies(dockerfile: Dockerfile): { from?: string; sources: string[]; target: string; line: number }[] {
+  let workdir = '/';
+  const copies: { from?: string; sources: string[]; target: string; line: number }[] = [];
+  for (const instruction of finalStage(dockerfile).instructions) {
+    if (instruction.keyword === 'WORKDIR') {
+      const dir = instruction.content.trim();
+      workdir = dir.startsWith('/') ? dir : `${workdir.replace(/\/$/, '')}/${dir}`;
+    }
+    if (instruction.keyword !== 'COPY') continue;
+    const words = commandWords(instruction.content);
+    const target = words.at(-1) ?? '';
+    copies.push({
+      from: instruction.flags.get('from'),
+      sources: words.slice(0, -1),
+      target: target.startsWith('/') ? target : `${workdir.replace(/\/$/, '')}/${target}`,
+      line: instruction.line,
+    });
+  }
+  return copies;
+}
+
+/** The value the final stage's ENV gives a variable, or undefined. */
+export function imageEnvValue(dockerfile: Dockerfile, name: string): string | undefined {
+  let value: string | undefined;
+  for (const instruction of finalStage(dockerfile).instructions.filter((i) => i.keyword === 'ENV')) {
+    for (const match of instruction.content.matchAll(/(?:^|\s)([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|\S*)/g)) {
+      if (match[1] === name) value = match[2]!.replace(/^"|"$/g, '');
+    }
+  }
+  return value;
+}
+
+/**
+ * Repository folders an image reads at run time must reach it whole: a COPY of the folder (or a
+ * parent) from the build context, with no file of it excluded by .dockerignore (a partial copy
+ * fails later, at run time: a Lua include or a contract missing).
+ */
+export function checkRuntimeFolder(
+  dockerfile: Dockerfile,
+  dockerignore: string,
+  folder: string,
+  expectedTarget?: string,
+): string[] {
+  const where = dockerfile.path;
+  const copy = finalCopies(dockerfile).find(
+    (c) => !c.from && c.sources.some((source) => folder.startsWith(source.replace(/^\.\//, '').replace(/\/$/, ''))),
+  );
+  if (!copy) return [`${where}: the final stage does not copy ${folder}`];
+  const problems: string[] = [];
+  const target = copy.target.replace(/\/$/, '');
+  if (expectedTarget !== undefined && target !== expectedTarget) {
+    problems.push(`${where}:${copy.line}: ${folder} lands in ${target}, not ${expectedTarget}`);
+  }
+  const ignored = ignore().add(dockerignore);
+  const lost = repoPathExists(folder) ? filesUnder(folder).filter((file) => ignored.ignores(file)) : [];
+  if (lost.length > 0) problems.push(`${where}: .dockerignore keeps ${lost.join(', ')} out of ${folder}`);
+  return problems;
+}
+
 /**
  * A Node service's image: compiled JavaScript only (its workspace's package.json `main` under dist/,
  * built by `tsc -b` in an earlier stage), production dependencies only, and what @switchyard/shared
  * reads at run time (dist, lua, package.json).
  */
-export function checkNodeImage(dockerfile: Dockerfile, workspace: string, packageMain: string): string[] {
+export function checkNodeImage(
+  dockerfile: Dockerfile,
+  workspace: string,
+  packageMain: string,
+  dockerignore: string,
+): string[] {
   const problems: string[] = [];
   const where = dockerfile.path;
   const final = finalStage(dockerfile);
@@ -225,6 +290,9 @@ export function checkNodeImage(dockerfile: Dockerfile, workspace: string, packag
   for (const path of [`${workspace}/dist`, 'shared/dist', 'shared/lua', 'shared/package.json']) {
     if (!copied(path)) problems.push(`${where}: the final stage does not copy ${path}`);
   }
+  // shared/lua is read at run time, includes/ too (shared/src/lua.ts expands `--@include`).
+  if (copied('shared/lua'))
+    problems.push(...checkRuntimeFolder(dockerfile, dockerignore, 'shared/lua', '/app/shared/lua'));
   for (const path of [`${workspace}/dist`, 'shared/dist']) {
     const copy = copied(path);
     const stage = copy?.from ? stageByName.get(copy.from) : undefined;
@@ -258,7 +326,7 @@ export function checkNodeImage(dockerfile: Dockerfile, workspace: string, packag
  * command, and no C compiler at run time (the SIGTERM handler is compiled in an earlier stage and
  * found through R_WORKER_CACHE_DIR).
  */
-export function checkRImage(dockerfile: Dockerfile): string[] {
+export function checkRImage(dockerfile: Dockerfile, dockerignore: string): string[] {
   const problems: string[] = [];
   const where = dockerfile.path;
   const command = imageCommand(dockerfile);
@@ -279,5 +347,25 @@ export function checkRImage(dockerfile: Dockerfile): string[] {
   if (!imageEnvNames(dockerfile).has('R_WORKER_CACHE_DIR')) {
     problems.push(`${where}: R_WORKER_CACHE_DIR is not set, so the worker would compile its SIGTERM handler at start`);
   }
+  // What the worker loads from shared/ at start (r-worker/R/contracts.R, lua.R): beside r-worker/
+  // (<r-worker dir>/../shared), or where SWITCHYARD_SHARED_DIR points.
+  const mainR = command[rscript + 1];
+  const workerDir = finalCopies(dockerfile).find((c) => !c.from && c.sources.some((s) => s === mainR))?.target;
+  const besideWorker = workerDir ? `${workerDir.replace(/\/$/, '').replace(/\/[^/]+$/, '')}/shared` : undefined;
+  const sharedDir = imageEnvValue(dockerfile, 'SWITCHYARD_SHARED_DIR') ?? besideWorker;
+  if (!sharedDir) problems.push(`${where}: cannot tell where the worker finds shared/ (copy ${mainR} into a folder)`);
+  for (const folder of R_RUNTIME_FOLDERS) {
+    problems.push(
+      ...checkRuntimeFolder(
+        dockerfile,
+        dockerignore,
+        folder,
+        sharedDir ? `${sharedDir}/${folder.split('/')[1]}` : undefined,
+      ),
+    );
+  }
   return problems;
 }
+
+/** The repository folders the R worker reads at run time. */
+export const R_RUNTIME_FOLDERS = ['shared/lua', 'shared/contracts'] as const;
