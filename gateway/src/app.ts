@@ -5,12 +5,14 @@
 import express, { type Express } from 'express';
 import swaggerUi from 'swagger-ui-express';
 import {
-  NodeQueue,
+  NO_ROUTES,
   SwitchyardError,
-  readTaskRecord,
+  TaskQueues,
+  createRecordReader,
   type KeyLayout,
   type Logger,
   type Redis,
+  type TaskRoutes,
 } from '@switchyard/shared';
 import { createNodeBackend } from './backends/node-backend.js';
 import { createRBackend } from './backends/r-backend.js';
@@ -21,13 +23,17 @@ import { rateLimitPerCaller } from './http/rate-limit.js';
 import type { RServiceClient } from './r-service/client.js';
 import { createDeadLettersRouter } from './routes/dead-letters-router.js';
 import { createHealthRouter } from './routes/health-router.js';
+import { createQueuesRouter } from './routes/queues-router.js';
 import { createTasksRouter } from './routes/tasks-router.js';
+import { createIdempotency } from './services/idempotency.js';
+import { createQueueService } from './services/queue-service.js';
+import { createTaskService } from './services/task-service.js';
 
 export interface AppDeps {
   redis: Redis;
   keys: KeyLayout;
   resultTtlSeconds: number;
-  rService: Pick<RServiceClient, 'submit' | 'cancel' | 'requeue'>;
+  rService: Pick<RServiceClient, 'submit'>;
   logger: Logger;
   bodyLimitBytes: number;
   /** Empty: no authentication. */
@@ -36,6 +42,10 @@ export interface AppDeps {
   docsPublic?: boolean;
   /** Requests per caller per minute on the task routes; 0 = no limit (default 0). */
   rateLimitPerMinute?: number;
+  /** Queue by task name (TASK_ROUTES); default none. */
+  taskRoutes?: TaskRoutes;
+  /** Most tasks one Node queue may hold (MAX_QUEUE_LENGTH); 0 = no bound (default). */
+  maxQueueLength?: number;
 }
 
 const ALWAYS_OPEN = new Set(['/healthz', '/readyz']);
@@ -43,10 +53,22 @@ const DOCS_PATHS = /^\/(docs(\/.*)?|openapi\.json)$/;
 
 export function createApp(deps: AppDeps): Express {
   const { redis, keys, logger } = deps;
-  const queue = new NodeQueue(redis, keys, deps.resultTtlSeconds);
-  const readRecord = (taskId: string) => readTaskRecord(redis, keys, taskId);
-  const nodeBackend = createNodeBackend(queue, readRecord, logger);
-  const rBackend = createRBackend(deps);
+  const queues = {
+    node: new TaskQueues(redis, keys, 'node', deps.resultTtlSeconds),
+    r: new TaskQueues(redis, keys, 'r', deps.resultTtlSeconds),
+  };
+  const reader = createRecordReader(redis, keys);
+  const tasks = createTaskService({
+    redis,
+    reader,
+    queues,
+    backends: {
+      node: createNodeBackend(queues.node, deps.maxQueueLength ?? 0),
+      r: createRBackend({ rService: deps.rService, redis, keys, queues: queues.r, reader, logger }),
+    },
+    idempotency: createIdempotency(redis, keys, reader, deps.resultTtlSeconds),
+    routes: deps.taskRoutes ?? NO_ROUTES,
+  });
   const apiKeys = deps.apiKeys ?? [];
   const docsPublic = deps.docsPublic ?? true;
 
@@ -66,16 +88,17 @@ export function createApp(deps: AppDeps): Express {
   });
   app.use('/docs', swaggerUi.serve, swaggerUi.setup(openApiDocument));
 
-  const tasks = express.Router();
+  const api = express.Router();
   if ((deps.rateLimitPerMinute ?? 0) > 0) {
-    tasks.use(rateLimitPerCaller(redis, keys.rateLimitPrefix, deps.rateLimitPerMinute ?? 0));
+    api.use(rateLimitPerCaller(redis, keys.rateLimitPrefix, deps.rateLimitPerMinute ?? 0));
   }
-  tasks.use('/node/dead-letters', createDeadLettersRouter(nodeBackend));
-  tasks.use('/r/dead-letters', createDeadLettersRouter(rBackend));
-  tasks.use('/node', createTasksRouter(nodeBackend));
-  tasks.use('/r', createTasksRouter(rBackend));
-  tasks.use('/celery', createTasksRouter(nodeBackend));
-  app.use(tasks);
+  api.use('/node/dead-letters', createDeadLettersRouter('node', tasks));
+  api.use('/r/dead-letters', createDeadLettersRouter('r', tasks));
+  api.use('/node', createTasksRouter('node', tasks));
+  api.use('/r', createTasksRouter('r', tasks));
+  api.use('/celery', createTasksRouter('node', tasks));
+  api.use(createQueuesRouter(createQueueService(redis, keys, queues)));
+  app.use(api);
 
   app.use((req, _res, next) => {
     next(new SwitchyardError('route_not_found', `No route ${req.method} ${req.path}; see /docs`));

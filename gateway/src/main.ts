@@ -9,7 +9,11 @@ async function main(): Promise<void> {
   const logger = createLogger('gateway', config.LOG_LEVEL);
   const redis = createRedis(config.REDIS_URL, 'request', { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });
   redis.on('error', (error: Error) => logger.warn('redis connection error', { error }));
-  const rService = new RServiceClient({ baseUrl: config.R_SERVICE_URL, timeoutMs: config.R_REQUEST_TIMEOUT_MS });
+  const rService = new RServiceClient({
+    baseUrl: config.R_SERVICE_URL,
+    timeoutMs: config.R_REQUEST_TIMEOUT_MS,
+    token: config.R_SERVICE_TOKEN,
+  });
   const app = createApp({
     redis,
     keys: createKeyLayout(config.KEY_PREFIX),
@@ -20,6 +24,8 @@ async function main(): Promise<void> {
     apiKeys: config.API_KEYS,
     docsPublic: config.DOCS_PUBLIC,
     rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
+    taskRoutes: config.TASK_ROUTES,
+    maxQueueLength: config.MAX_QUEUE_LENGTH,
   });
 
   const server = app.listen(config.PORT, config.HOST);

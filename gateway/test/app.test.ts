@@ -1,6 +1,5 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readTaskRecord } from '@switchyard/shared';
 import { startRedisServer, type RedisServer } from '../../tests/support/redis-server.js';
 import { waitFor } from '../../tests/support/wait.js';
 import { buildGateway, type TestGateway } from './helpers.js';
@@ -38,9 +37,10 @@ describe('POST /node/execute', () => {
     const response = await post('/node/execute', { total: 30 });
     expect(response.status).toBe(202);
     expect(response.body).toEqual({ task_id: expect.stringMatching(/^[0-9a-f-]{36}$/), status: 'created' });
-    const record = await readTaskRecord(gateway.redis, gateway.keys, response.body.task_id);
+    const record = await gateway.read(response.body.task_id);
     expect(record).toMatchObject({ state: 'PENDING', task: 'long_task', args: [30], total: 30, current: 0 });
-    expect(await gateway.redis.lrange(gateway.keys.nodeQueue, 0, -1)).toContain(response.body.task_id);
+    expect(record).toMatchObject({ queue: 'default', priority: 5, eta: null });
+    expect((await gateway.queues.node.stats('default')).waiting).toBeGreaterThanOrEqual(1);
   });
 
   it.each([
@@ -51,7 +51,7 @@ describe('POST /node/execute', () => {
   ])('accepts the named form %j', async (body, total) => {
     const response = await post('/node/execute', body);
     expect(response.status).toBe(202);
-    const record = await readTaskRecord(gateway.redis, gateway.keys, response.body.task_id);
+    const record = await gateway.read(response.body.task_id);
     expect(record).toMatchObject({ task: body.task, args: body.args, total });
   });
 
@@ -185,6 +185,11 @@ describe('operations and docs', () => {
       [
         ...routes,
         ...['node', 'r'].flatMap((w) => [`/${w}/dead-letters`, `/${w}/dead-letters/requeue`]),
+        '/queues',
+        '/queues/{kind}/{name}',
+        '/queues/{kind}/{name}/pause',
+        '/queues/{kind}/{name}/resume',
+        '/workers',
         '/healthz',
         '/readyz',
       ].sort(),

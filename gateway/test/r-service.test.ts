@@ -5,6 +5,7 @@
 import nock from 'nock';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { failed, planTask } from '@switchyard/shared';
 import { freePort, startRedisServer, type RedisServer } from '../../tests/support/redis-server.js';
 import { waitFor } from '../../tests/support/wait.js';
 import { buildGateway, type TestGateway } from './helpers.js';
@@ -66,19 +67,17 @@ describe('POST /r/execute', () => {
     }
   });
 
-  it('answers 503 when the R service does not answer in time, and leaves no record claiming the task exists', async () => {
+  it('answers 503 when the R service does not answer in time, and leaves no task claiming to exist', async () => {
     let taskId = '';
     const scope = nock(R_URL)
       .post('/tasks', (body: { task_id: string }) => ((taskId = body.task_id), true))
       .delay(2_000)
       .reply(202, {});
-    // The slow R service did write the PENDING record before it stalled.
-    const cancelled = nock(R_URL)
-      .delete(/\/tasks\/.+/)
-      .reply(200, () => ({ task_id: taskId, state: 'REVOKED' }));
-    const written = (async () => {
+    // The slow R service did queue the task before it stalled.
+    const queued = (async () => {
       await waitFor(() => taskId !== '', { what: 'the request to reach the R service' });
-      await gateway.redis.set(gateway.keys.task(taskId), 'pending-record-bytes');
+      const { record, payload } = planTask('r', taskId, { task: 'long_task', args: [3], queue: 'default' });
+      expect(await gateway.queues.r.enqueue(record, payload)).toBe('ok');
     })();
     const started = Date.now();
     const response = await execute();
@@ -89,9 +88,41 @@ describe('POST /r/execute', () => {
     });
     expect(Date.now() - started).toBeLessThan(1_900); // the gateway gave up instead of waiting for the reply
     expect(scope.isDone()).toBe(true);
-    await written;
-    expect(cancelled.isDone()).toBe(true);
-    expect(await gateway.redis.exists(gateway.keys.task(taskId))).toBe(0);
+    await queued;
+    expect(await gateway.read(taskId)).toBeNull();
+    expect((await gateway.queues.r.claim('default', 10, 'tok', 1_000)).tasks).toEqual([]);
+  });
+
+  it('forwards the resolved queue and the R service token', async () => {
+    const tokened = buildGateway(server.url, {
+      rServiceUrl: R_URL,
+      rTimeoutMs: 300,
+      taskRoutes: 'r:lm_fit=models',
+      rServiceToken: 't'.repeat(40),
+    });
+    try {
+      let seen: { queue?: string } = {};
+      const scope = nock(R_URL, { reqheaders: { authorization: `Bearer ${'t'.repeat(40)}` } })
+        .post('/tasks', (body: { queue?: string }) => ((seen = body), true))
+        .reply(202, (_uri, body) => ({ task_id: (body as { task_id: string }).task_id, status: 'created' }));
+      const response = await request(tokened.app)
+        .post('/r/execute')
+        .send({ task: 'lm_fit', args: [[1, 2, 3], { x: [1, 2, 3] }] });
+      expect(response.status).toBe(202);
+      expect(seen.queue).toBe('models');
+      expect(scope.isDone()).toBe(true);
+    } finally {
+      await tokened.close();
+    }
+  });
+
+  it('answers 503 naming the token when the R service refuses the gateway (401)', async () => {
+    nock(R_URL)
+      .post('/tasks')
+      .reply(401, { error: { code: 'unauthorized', message: 'bad token' } });
+    const response = await execute();
+    expect(response.status).toBe(503);
+    expect(response.body.error.message).toMatch(/R_SERVICE_TOKEN/);
   });
 
   it('answers 503 when the R service fails with a 5xx', async () => {
@@ -110,14 +141,15 @@ describe('POST /r/execute', () => {
     expect(scope.isDone()).toBe(true);
   });
 
-  it('passes the R service 429 on with Retry-After', async () => {
+  it('passes the R service 429 (its queue is full) on with Retry-After', async () => {
+    const message = 'Queue default holds its limit of 100 tasks (MAX_QUEUE_LENGTH); retry later';
     const scope = nock(R_URL)
       .post('/tasks')
-      .reply(429, { error: { code: 'worker_busy', message: 'All 4 R task slots are busy' } }, { 'Retry-After': '3' });
+      .reply(429, { error: { code: 'queue_full', message } }, { 'Retry-After': '3' });
     const response = await execute();
     expect(response.status).toBe(429);
     expect(response.headers['retry-after']).toBe('3');
-    expect(response.body.error).toEqual({ code: 'worker_busy', message: 'All 4 R task slots are busy' });
+    expect(response.body.error).toEqual({ code: 'queue_full', message });
     expect(scope.isDone()).toBe(true);
   });
 
@@ -141,32 +173,23 @@ describe('POST /r/execute', () => {
 });
 
 describe('R dead letters', () => {
-  const TASK = '2b1a3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d';
-  const requeue = () => request(gateway.app).post('/r/dead-letters/requeue').send({ task_id: TASK });
-
-  it('requeue asks the R service to run the task again and answers 202', async () => {
-    const scope = nock(R_URL).post(`/tasks/${TASK}/requeue`).reply(202, { task_id: TASK, status: 'created' });
-    const response = await requeue();
+  it('are requeued by the gateway itself, through Redis, without calling the R service', async () => {
+    const taskId = '2b1a3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d';
+    const { record, payload } = planTask('r', taskId, { task: 'summary_stats', args: [[1, 2]], queue: 'default' });
+    await gateway.queues.r.enqueue(record, payload);
+    await gateway.queues.r.claim('default', 10, 'r-tok', 10_000);
+    await gateway.queues.r.finish(failed(record, 'boom'), 'r-tok', true);
+    const listed = await request(gateway.app).get('/r/dead-letters');
+    expect(listed.body.tasks.map((t: { task_id: string }) => t.task_id)).toContain(taskId);
+    const response = await request(gateway.app).post('/r/dead-letters/requeue').send({ task_id: taskId });
     expect(response.status).toBe(202);
-    expect(response.body).toEqual({ task_id: TASK, status: 'created' });
-    expect(scope.isDone()).toBe(true);
-  });
-
-  it('passes on the R service 404 for a task that is not a dead letter, and its 429', async () => {
-    nock(R_URL)
-      .post(`/tasks/${TASK}/requeue`)
-      .reply(404, { error: { code: 'task_not_found', message: `Task ${TASK} is not on the dead-letter list` } });
-    const missing = await requeue();
-    expect(missing.status).toBe(404);
-    expect(missing.body.error).toEqual({
-      code: 'task_not_found',
-      message: `Task ${TASK} is not on the dead-letter list`,
+    expect(response.body).toEqual({ task_id: taskId, status: 'created' });
+    expect(await gateway.read(taskId)).toMatchObject({
+      state: 'PENDING',
+      status: 'Requeued by an operator',
+      attempts: 0,
     });
-    nock(R_URL)
-      .post(`/tasks/${TASK}/requeue`)
-      .reply(429, { error: { code: 'worker_busy', message: 'busy' } }, { 'Retry-After': '2' });
-    const busy = await requeue();
-    expect(busy.status).toBe(429);
-    expect(busy.headers['retry-after']).toBe('2');
+    const again = await request(gateway.app).post('/r/dead-letters/requeue').send({ task_id: taskId });
+    expect(again.status).toBe(404);
   });
 });

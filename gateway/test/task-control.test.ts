@@ -1,19 +1,19 @@
 /** Options, idempotency, cancellation and dead letters as a caller of the gateway sees them. */
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NodeQueue, codec, readTaskRecord } from '@switchyard/shared';
+import { codec, failed, type TaskQueues } from '@switchyard/shared';
 import { startRedisServer, type RedisServer } from '../../tests/support/redis-server.js';
 import { waitFor } from '../../tests/support/wait.js';
 import { buildGateway, type TestGateway } from './helpers.js';
 
 let server: RedisServer;
 let gateway: TestGateway;
-let queue: NodeQueue;
+let queue: TaskQueues;
 
 beforeAll(async () => {
   server = await startRedisServer();
   gateway = buildGateway(server.url);
-  queue = new NodeQueue(gateway.redis, gateway.keys, 3_600);
+  queue = gateway.queues.node;
   await waitFor(() => gateway.redis.status === 'ready', { what: 'gateway redis connection' });
 });
 afterAll(async () => {
@@ -33,26 +33,27 @@ describe('execute options', () => {
       options: { max_attempts: 4, backoff: { type: 'exponential', delay_ms: 500 }, time_limit_ms: 2_000, expires: 60 },
     });
     expect(response.status).toBe(202);
-    const record = await readTaskRecord(gateway.redis, gateway.keys, response.body.task_id);
+    const record = await gateway.read(response.body.task_id);
     expect(record).toMatchObject({ max_attempts: 4, expires_at: expect.any(String) });
     const expiresIn = Date.parse(record!.expires_at!) - Date.now();
     expect(expiresIn).toBeGreaterThan(50_000);
     expect(expiresIn).toBeLessThanOrEqual(60_000);
-    const payload = codec.decode((await gateway.redis.hgetBuffer(gateway.keys.job(response.body.task_id), 'msg'))!) as {
-      options: object;
-    };
+    const jobKey = gateway.keys.queue('node', 'default').job(response.body.task_id);
+    const payload = codec.decode((await gateway.redis.hgetBuffer(jobKey, 'payload'))!) as { options: object };
     expect(payload.options).toEqual({
       max_attempts: 4,
       backoff: { type: 'exponential', delay_ms: 500, jitter: true },
       soft_time_limit_ms: null,
       time_limit_ms: 2_000,
       expires_at: record!.expires_at,
+      priority: 5,
+      eta: null,
     });
   });
 
   it('uses the task defaults when no options are given (long_task retries up to 3 times)', async () => {
     const response = await execute({ total: 2 });
-    expect((await readTaskRecord(gateway.redis, gateway.keys, response.body.task_id))?.max_attempts).toBe(3);
+    expect((await gateway.read(response.body.task_id))?.max_attempts).toBe(3);
   });
 
   it.each([
@@ -64,7 +65,14 @@ describe('execute options', () => {
     [{ expires: 0 }, 'options.expires', /greater than 0/],
     [{ expires: 2_592_001 }, 'options.expires', /must be at most 2592000/],
     [{ expires: true }, 'options.expires', /must be an ISO 8601 date-time or a number of seconds/],
-    [{ priority: 1 }, 'options.priority', /not an allowed field/],
+    [{ priority: 10 }, 'options.priority', /between 0 and 9/],
+    [{ priority: 1.5 }, 'options.priority', /between 0 and 9/],
+    [{ countdown: -1 }, 'options.countdown', /at least 0/],
+    [{ countdown: 'soon' }, 'options.countdown', /number of seconds/],
+    [{ eta: 'tomorrow' }, 'options.eta', /ISO 8601/],
+    [{ eta: '2999-01-01T00:00:00Z' }, 'options.eta', /30 days ahead/],
+    [{ countdown: 5, eta: new Date(Date.now() + 60_000).toISOString() }, 'options.countdown', /together with eta/],
+    [{ prio: 1 }, 'options.prio', /not an allowed field/],
   ])('rejects options %j naming %s', async (options, field, message) => {
     const response = await execute({ total: 2, options });
     expect(response.status).toBe(422);
@@ -74,7 +82,7 @@ describe('execute options', () => {
 
 describe('Idempotency-Key', () => {
   it('the same key returns the same task id without queueing twice, and says it replayed', async () => {
-    const before = (await queue.depth()).queued;
+    const before = (await queue.stats('default')).waiting;
     const first = await execute({ task: 'add', args: [1, 1] }, { 'Idempotency-Key': 'order-42' });
     const second = await execute({ task: 'add', args: [1, 1] }, { 'Idempotency-Key': 'order-42' });
     expect(first.status).toBe(202);
@@ -82,9 +90,36 @@ describe('Idempotency-Key', () => {
     expect(second.body.task_id).toBe(first.body.task_id);
     expect(first.headers['idempotent-replayed']).toBeUndefined();
     expect(second.headers['idempotent-replayed']).toBe('true');
-    expect((await queue.depth()).queued).toBe(before + 1);
+    expect((await queue.stats('default')).waiting).toBe(before + 1);
     const other = await execute({ task: 'add', args: [1, 1] }, { 'Idempotency-Key': 'order-43' });
     expect(other.body.task_id).not.toBe(first.body.task_id);
+  });
+
+  it('the same key with a different request answers 409 and starts nothing', async () => {
+    const first = await execute({ task: 'add', args: [2, 2] }, { 'Idempotency-Key': 'order-77' });
+    expect(first.status).toBe(202);
+    const before = (await queue.stats('default')).waiting;
+    const different = await execute({ task: 'add', args: [2, 3] }, { 'Idempotency-Key': 'order-77' });
+    expect(different.status).toBe(409);
+    expect(different.body.error).toMatchObject({
+      code: 'idempotency_conflict',
+      message: expect.stringMatching(/different request/),
+    });
+    expect((await queue.stats('default')).waiting).toBe(before);
+    // The same request written with its keys in another order is the same request.
+    const reordered = await request(gateway.app)
+      .post('/node/execute')
+      .set({ 'Idempotency-Key': 'order-77', 'content-type': 'application/json' })
+      .send('{"args": [2, 2], "task": "add"}');
+    expect(reordered.status).toBe(202);
+    expect(reordered.body.task_id).toBe(first.body.task_id);
+  });
+
+  it('keys are scoped per worker kind: the same key on /r is another request', async () => {
+    const node = await execute({ total: 1 }, { 'Idempotency-Key': 'shared-key' });
+    expect(node.status).toBe(202);
+    const r = await request(gateway.app).post('/r/execute').set({ 'Idempotency-Key': 'shared-key' }).send({ total: 1 });
+    expect(r.status).toBe(503); // a fresh request: it went to the (absent) R service instead of replaying
   });
 
   it('rejects a malformed key naming the header', async () => {
@@ -106,7 +141,7 @@ describe('POST /node/cancel', () => {
       state: 'REVOKED',
       finished_at: expect.any(String),
     });
-    expect(await gateway.redis.lrange(gateway.keys.nodeQueue, 0, -1)).not.toContain(accepted.body.task_id);
+    expect(await gateway.redis.zscore(gateway.keys.queue('node', 'default').wait, accepted.body.task_id)).toBeNull();
     const again = await cancel(accepted.body.task_id);
     expect(again.status).toBe(409);
     expect(again.body.error).toMatchObject({ code: 'task_finished', message: expect.stringContaining('REVOKED') });
@@ -114,7 +149,7 @@ describe('POST /node/cancel', () => {
 
   it('asks the worker to stop a running task (202 revoking)', async () => {
     const accepted = await execute({ total: 5 });
-    await queue.claim(1_000, 'some-worker', 10_000);
+    await queue.claim('default', 1_000, 'some-worker', 10_000);
     const response = await cancel(accepted.body.task_id);
     expect(response.status).toBe(202);
     expect(response.body).toEqual({ task_id: accepted.body.task_id, status: 'revoking' });
@@ -132,10 +167,10 @@ describe('dead letters', () => {
   it('lists tasks that failed every attempt and requeues one with its attempts reset', async () => {
     const accepted = await execute({ task: 'add', args: [2, 2] });
     const taskId = accepted.body.task_id as string;
-    const claimed = await queue.claim(1_000, 'worker-x', 10_000);
-    expect(claimed.map((c) => c.taskId)).toContain(taskId);
-    const record = (await readTaskRecord(gateway.redis, gateway.keys, taskId))!;
-    await queue.finish({ ...record, state: 'FAILURE', error: 'boom', attempts: 1 }, 'worker-x', true);
+    const claimed = await queue.claim('default', 1_000, 'worker-x', 10_000);
+    expect(claimed.tasks.map((c) => c.taskId)).toContain(taskId);
+    const record = (await gateway.read(taskId))!;
+    await queue.finish(failed({ ...record, attempts: 1 }, 'boom'), 'worker-x', true);
 
     const listed = await request(gateway.app).get('/node/dead-letters');
     expect(listed.status).toBe(200);
@@ -144,8 +179,8 @@ describe('dead letters', () => {
 
     const requeued = await request(gateway.app).post('/node/dead-letters/requeue').send({ task_id: taskId });
     expect(requeued.status).toBe(202);
-    expect(await readTaskRecord(gateway.redis, gateway.keys, taskId)).toMatchObject({ state: 'PENDING', attempts: 0 });
-    expect(await gateway.redis.lrange(gateway.keys.nodeQueue, 0, -1)).toContain(taskId);
+    expect(await gateway.read(taskId)).toMatchObject({ state: 'PENDING', attempts: 0 });
+    expect(await gateway.redis.zscore(gateway.keys.queue('node', 'default').wait, taskId)).not.toBeNull();
     const twice = await request(gateway.app).post('/node/dead-letters/requeue').send({ task_id: taskId });
     expect(twice.status).toBe(404);
   });

@@ -1,11 +1,12 @@
-/** Node worker process: wires config, Redis and the worker; stops gracefully on SIGTERM/SIGINT. */
+/** Node worker process: wires config, Redis and the worker; registers it; stops gracefully on SIGTERM/SIGINT. */
 import {
-  NodeQueue,
   NodeWorkerEnv,
+  TaskQueues,
   createKeyLayout,
   createLogger,
   createRedis,
   loadConfigOrExit,
+  startWorkerHeartbeat,
 } from '@switchyard/shared';
 import { createCpuPool } from './tasks/cpu-pool.js';
 import { NodeWorker } from './worker.js';
@@ -22,19 +23,31 @@ async function main(): Promise<void> {
   const keys = createKeyLayout(config.KEY_PREFIX);
   const worker = new NodeWorker(
     {
-      queue: new NodeQueue(redis, keys, config.RESULT_TTL_SECONDS),
+      queues: new TaskQueues(redis, keys, 'node', config.RESULT_TTL_SECONDS),
       blocking,
       subscriber,
-      cancelChannel: keys.nodeCancelChannel,
       cpuPool: createCpuPool(config.CPU_THREADS),
     },
     {
+      queues: config.QUEUES,
       concurrency: config.WORKER_CONCURRENCY,
       leaseMs: config.LEASE_MS,
       longTaskStepMs: config.LONG_TASK_STEP_MS,
       maxDeliveries: config.MAX_DELIVERIES,
     },
     logger,
+  );
+  const heartbeat = startWorkerHeartbeat(
+    redis,
+    keys,
+    () => ({
+      id: worker.id,
+      kind: 'node',
+      queues: config.QUEUES,
+      concurrency: config.WORKER_CONCURRENCY,
+      running: worker.runningTaskIds(),
+    }),
+    (error) => logger.warn('could not write the worker heartbeat', { error }),
   );
 
   let stopping = false;
@@ -44,6 +57,7 @@ async function main(): Promise<void> {
     logger.info('shutting down', { signal, in_flight: worker.inFlight });
     worker
       .stop(config.SHUTDOWN_GRACE_MS)
+      .then(() => heartbeat.stop())
       .then(() => redis.quit())
       .then(() => {
         logger.info('stopped', { ...worker.stats });
@@ -58,7 +72,10 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 
   await worker.start();
+  await heartbeat.beat().catch((error: unknown) => logger.warn('could not write the worker heartbeat', { error }));
   logger.info('worker started', {
+    worker_id: worker.id,
+    queues: config.QUEUES,
     concurrency: config.WORKER_CONCURRENCY,
     lease_ms: config.LEASE_MS,
     pid: process.pid,

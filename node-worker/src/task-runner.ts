@@ -4,21 +4,26 @@
  * expired). Time limits, cancellation and shutdown all stop a task through one AbortController.
  */
 import {
-  NODE_TASKS,
+  RECORD_STATUS,
+  isNodeTaskName,
   backoffDelayMs,
-  nowIso,
-  stepsOf,
+  failed,
+  pending,
+  progress,
+  retrying,
+  revoked,
+  started,
+  succeeded,
   type ClaimedTask,
   type Logger,
-  type NodeQueue,
-  type NodeTaskName,
+  type TaskQueues,
   type TaskRecord,
 } from '@switchyard/shared';
 import type { CpuPool } from './tasks/cpu-pool.js';
-import { TASK_IMPLEMENTATIONS } from './tasks/index.js';
+import { runTask } from './tasks/index.js';
 
 export interface TaskRunnerDeps {
-  queue: NodeQueue;
+  queues: TaskQueues;
   token: string;
   longTaskStepMs: number;
   /** A task delivered more often than this (its worker keeps dying) is given up. */
@@ -33,6 +38,12 @@ export type StopReason = 'shutdown' | 'lease_lost' | 'revoked' | 'time_limit';
 /** How a run ended. `released` and `lease_lost` runs left the task to the queue or another worker. */
 export type RunOutcome = 'success' | 'failure' | 'retry' | 'revoked' | 'released' | 'lease_lost';
 
+const OUTCOME_OF_STATE: Partial<Record<TaskRecord['state'], RunOutcome>> = {
+  SUCCESS: 'success',
+  FAILURE: 'failure',
+  REVOKED: 'revoked',
+};
+
 export class TaskRun {
   private readonly abort = new AbortController();
   private readonly softLimit = new AbortController();
@@ -44,27 +55,12 @@ export class TaskRun {
     readonly claimed: ClaimedTask,
     private readonly deps: TaskRunnerDeps,
   ) {
-    const { taskId, payload, attempts } = claimed;
-    const now = nowIso();
-    this.record = {
-      task_id: taskId,
-      worker: 'node',
-      task: payload.task,
-      args: payload.args,
-      state: 'STARTED',
-      current: 0,
-      total: stepsOf(payload.task, payload.args),
-      status: attempts > 1 ? `Started (attempt ${attempts})` : 'Started',
-      result: null,
-      error: null,
-      attempts,
-      max_attempts: payload.options.max_attempts,
-      expires_at: payload.options.expires_at,
-      created_at: payload.created_at,
-      started_at: now,
-      updated_at: now,
-      finished_at: null,
-    };
+    const { taskId, queue, payload, attempts } = claimed;
+    const first = pending(
+      { task_id: taskId, worker: 'node', queue, task: payload.task, args: payload.args, options: payload.options },
+      payload.created_at,
+    );
+    this.record = started(first, attempts);
   }
 
   get taskId(): string {
@@ -80,14 +76,19 @@ export class TaskRun {
 
   async execute(): Promise<RunOutcome> {
     const { options } = this.claimed.payload;
-    const log = { task_id: this.taskId, task: this.record.task, attempts: this.record.attempts };
-    if (this.claimed.revoked) return this.end('REVOKED', 'Cancelled', null, log);
+    const log = {
+      task_id: this.taskId,
+      task: this.record.task,
+      queue: this.record.queue,
+      attempts: this.record.attempts,
+    };
+    if (this.claimed.revoked) return this.end(revoked(this.record, 'Cancelled'), log);
     if (options.expires_at !== null && Date.parse(options.expires_at) <= Date.now()) {
-      return this.end('REVOKED', `Expired at ${options.expires_at} before it started`, null, log);
+      return this.end(revoked(this.record, `Expired at ${options.expires_at} before it started`), log);
     }
     if (this.claimed.attempts > this.deps.maxDeliveries) {
       const reason = `gave up after ${this.deps.maxDeliveries} deliveries: its worker was lost each time`;
-      return this.end('FAILURE', 'Task failed', reason, log);
+      return this.end(failed(this.record, reason), log);
     }
     this.deps.logger.info('task started', log);
     this.recordStartedSoon();
@@ -104,7 +105,7 @@ export class TaskRun {
       if (this.stopReason === null) {
         if (this.softLimit.signal.aborted) {
           const reason = `soft time limit exceeded (${options.soft_time_limit_ms} ms)`;
-          return this.end('FAILURE', 'Task failed', reason, log);
+          return this.end(failed(this.record, reason), log);
         }
         return this.failAttempt(error instanceof Error ? error.message : String(error), log);
       }
@@ -117,23 +118,17 @@ export class TaskRun {
       case 'lease_lost':
         return this.leaseLost(log);
       case 'revoked':
-        return this.end('REVOKED', 'Cancelled while running', null, log);
+        return this.end(revoked(this.record, RECORD_STATUS.cancelledRunning), log);
       case 'time_limit':
-        return this.end('FAILURE', 'Task failed', `time limit exceeded (${options.time_limit_ms} ms)`, log);
+        return this.end(failed(this.record, `time limit exceeded (${options.time_limit_ms} ms)`), log);
     }
   }
 
   private async invoke(): Promise<unknown> {
     const name = this.record.task;
-    if (!Object.hasOwn(NODE_TASKS, name)) throw new Error(`unknown task "${name}"`);
-    const taskName = name as NodeTaskName;
-    const parsed = NODE_TASKS[taskName].args.safeParse(this.record.args);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new Error(`invalid args${issue ? ` at ${['args', ...issue.path].join('.')}: ${issue.message}` : ''}`);
-    }
+    if (!isNodeTaskName(name)) throw new Error(`unknown task "${name}"`);
     const { signal } = this.abort;
-    return TASK_IMPLEMENTATIONS[taskName](parsed.data, {
+    return runTask(name, this.record.args, {
       signal,
       softLimit: this.softLimit.signal,
       longTaskStepMs: this.deps.longTaskStepMs,
@@ -152,9 +147,9 @@ export class TaskRun {
   private recordStartedSoon(): void {
     this.pendingStarted = setImmediate(() => {
       this.pendingStarted = null;
-      void this.deps.queue
+      void this.deps.queues
         .writeRecord(this.record, this.deps.token)
-        .then((written) => written || this.stop('lease_lost'))
+        .then((written: boolean) => written || this.stop('lease_lost'))
         .catch(() => {}); // Redis away: the next write or the lease expiry settles it
     });
   }
@@ -167,49 +162,37 @@ export class TaskRun {
   private async progress(current: number, total: number, status: string): Promise<void> {
     this.cancelStartedWrite();
     if (this.stopReason !== null) return;
-    this.record = { ...this.record, state: 'PROGRESS', current, total, status, updated_at: nowIso() };
-    if (!(await this.deps.queue.writeRecord(this.record, this.deps.token))) this.stop('lease_lost');
+    this.record = progress(this.record, current, total, status);
+    if (!(await this.deps.queues.writeRecord(this.record, this.deps.token))) this.stop('lease_lost');
   }
 
   private async succeed(result: unknown, log: Record<string, unknown>): Promise<RunOutcome> {
-    return this.end('SUCCESS', 'Task completed!', null, log, { result, current: this.record.total });
+    return this.end(succeeded(this.record, result), log);
   }
 
   /** An attempt threw: retry after the backoff while attempts are left, else give up. */
   private async failAttempt(message: string, log: Record<string, unknown>): Promise<RunOutcome> {
     const { options } = this.claimed.payload;
-    const failed = this.claimed.failures + 1;
-    if (failed >= options.max_attempts) {
-      const reason = options.max_attempts > 1 ? `${message} (gave up after ${failed} attempts)` : message;
-      return this.end('FAILURE', 'Task failed', reason, log);
+    const failures = this.claimed.failures + 1;
+    if (failures >= options.max_attempts) {
+      const reason = options.max_attempts > 1 ? `${message} (gave up after ${failures} attempts)` : message;
+      return this.end(failed(this.record, reason), log);
     }
-    const delayMs = backoffDelayMs(options.backoff, failed);
+    const delayMs = backoffDelayMs(options.backoff, failures);
     this.cancelStartedWrite();
-    this.record = {
-      ...this.record,
-      state: 'RETRY',
-      status: `Attempt ${failed} of ${options.max_attempts} failed; retrying in ${(delayMs / 1000).toFixed(1)} s`,
-      error: message,
-      updated_at: nowIso(),
-    };
-    if (!(await this.deps.queue.retry(this.record, this.deps.token, delayMs))) return this.leaseLost(log);
+    this.record = retrying(this.record, message, failures, delayMs);
+    if (!(await this.deps.queues.retry(this.record, this.deps.token, delayMs))) return this.leaseLost(log);
     this.deps.logger.warn('task attempt failed; retrying', { ...log, error: message, delay_ms: delayMs });
     return 'retry';
   }
 
   /** Writes a terminal record and acknowledges the task; a FAILURE becomes a dead letter. */
-  private async end(
-    state: 'SUCCESS' | 'FAILURE' | 'REVOKED',
-    status: string,
-    error: string | null,
-    log: Record<string, unknown>,
-    extra: Partial<TaskRecord> = {},
-  ): Promise<RunOutcome> {
+  private async end(terminal: TaskRecord, log: Record<string, unknown>): Promise<RunOutcome> {
     this.cancelStartedWrite();
-    const now = nowIso();
-    this.record = { ...this.record, ...extra, state, status, error, updated_at: now, finished_at: now };
-    if (!(await this.deps.queue.finish(this.record, this.deps.token, state === 'FAILURE'))) return this.leaseLost(log);
-    const outcome = ({ SUCCESS: 'success', FAILURE: 'failure', REVOKED: 'revoked' } as const)[state];
+    this.record = terminal;
+    const { state, error } = terminal;
+    if (!(await this.deps.queues.finish(terminal, this.deps.token, state === 'FAILURE'))) return this.leaseLost(log);
+    const outcome = OUTCOME_OF_STATE[state] ?? 'failure';
     this.deps.logger[state === 'SUCCESS' ? 'info' : 'warn'](`task ${outcome === 'success' ? 'succeeded' : outcome}`, {
       ...log,
       ...(error === null ? {} : { error }),

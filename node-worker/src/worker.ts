@@ -1,41 +1,45 @@
 /**
- * A Node worker process's engine: takes tasks from the queue up to its concurrency, keeps their
- * leases alive while they run, redelivers tasks of dead workers, and on shutdown finishes or hands
- * back what it holds. It never polls: when the queue is empty it blocks on BLMOVE.
+ * A Node worker process's engine: takes tasks from its queues (in order of preference) up to its
+ * concurrency, keeps their leases alive while they run, sweeps its queues for tasks of dead workers,
+ * and on shutdown finishes or hands back what it holds. It never polls: when its queues have nothing
+ * it blocks on their markers (BZPOPMIN) until work arrives or a delayed task falls due.
  */
 import { randomUUID } from 'node:crypto';
-import { nowIso, type Logger, type NodeQueue, type Redis } from '@switchyard/shared';
+import { released, type Logger, type Redis, type TaskQueues } from '@switchyard/shared';
 import type { CpuPool } from './tasks/cpu-pool.js';
 import { TaskRun, type RunOutcome } from './task-runner.js';
 
 export interface WorkerOptions {
+  /** The queues to take from, most preferred first. */
+  queues: readonly string[];
   concurrency: number;
   leaseMs: number;
   longTaskStepMs: number;
   /** A task delivered more often than this (its worker keeps dying) is given up. */
   maxDeliveries: number;
-  /** How long BLMOVE waits before the loop looks around again (s). */
+  /** Longest a blocking wait lasts before the loop looks around again (s). */
   blockTimeoutSeconds?: number;
 }
 
 export interface WorkerConnections {
-  queue: NodeQueue;
-  /** A connection of its own: BLMOVE blocks it. */
+  queues: TaskQueues;
+  /** A connection of its own: BZPOPMIN blocks it. */
   blocking: Redis;
   /** A connection of its own, subscribed to the cancel channel. */
   subscriber: Redis;
-  cancelChannel: string;
   cpuPool: CpuPool;
 }
 
 export type WorkerStats = Record<RunOutcome, number>;
 
-/** Upkeep (redelivery, due retries) runs at least this often, so a retry's backoff is kept closely. */
+/** Upkeep (redelivery, due delayed tasks) runs at least this often. */
 const MAX_MAINTENANCE_INTERVAL_MS = 500;
 
 export class NodeWorker {
   /** Identifies this worker's leases; a new one per process start. */
   readonly token = randomUUID();
+  /** How this worker appears in the registry (`GET /workers`). */
+  readonly id = `node-${this.token.slice(0, 8)}`;
   readonly stats: WorkerStats = { success: 0, failure: 0, retry: 0, revoked: 0, released: 0, lease_lost: 0 };
   private readonly running = new Map<string, { run: TaskRun; done: Promise<void> }>();
   private accepting = false;
@@ -43,7 +47,7 @@ export class NodeWorker {
   private slotFreed: (() => void) | null = null;
   private timers: NodeJS.Timeout[] = [];
 
-  private readonly queue: NodeQueue;
+  private readonly queues: TaskQueues;
   private readonly blocking: Redis;
 
   constructor(
@@ -51,7 +55,7 @@ export class NodeWorker {
     private readonly options: WorkerOptions,
     private readonly logger: Logger,
   ) {
-    this.queue = connections.queue;
+    this.queues = connections.queues;
     this.blocking = connections.blocking;
   }
 
@@ -59,11 +63,17 @@ export class NodeWorker {
     return this.running.size;
   }
 
+  /** Ids of the tasks running now. */
+  runningTaskIds(): string[] {
+    return [...this.running.keys()];
+  }
+
   async start(): Promise<void> {
     this.accepting = true;
-    const { subscriber, cancelChannel } = this.connections;
+    const { subscriber } = this.connections;
     subscriber.on('message', (_channel: string, taskId: string) => this.running.get(taskId)?.run.stop('revoked'));
-    await subscriber.subscribe(cancelChannel);
+    await subscriber.subscribe(this.queues.keys.cancelChannel('node'));
+    for (const name of this.options.queues) this.queues.remember(this.queues.queue(name));
     const { leaseMs } = this.options;
     this.timers = [
       setInterval(() => void this.renewLeases(), Math.max(100, Math.floor(leaseMs / 3))),
@@ -75,12 +85,12 @@ export class NodeWorker {
 
   /**
    * Stops taking tasks, lets running ones finish for up to `graceMs`, then hands the rest back to the
-   * queue so another worker runs them next.
+   * front of their queues so another worker runs them next.
    */
   async stop(graceMs: number): Promise<void> {
     if (!this.accepting) return;
     this.accepting = false;
-    this.blocking.disconnect(); // ends a pending BLMOVE at once
+    this.blocking.disconnect(); // ends a pending BZPOPMIN at once
     this.slotFreed?.();
     await this.loopDone;
     const allDone = Promise.all([...this.running.values()].map((entry) => entry.done));
@@ -96,21 +106,25 @@ export class NodeWorker {
   }
 
   private async takeLoop(): Promise<void> {
-    const { concurrency, leaseMs } = this.options;
+    const { concurrency, queues } = this.options;
+    const maxBlockMs = (this.options.blockTimeoutSeconds ?? 5) * 1_000;
     while (this.accepting) {
-      const free = concurrency - this.running.size;
-      if (free <= 0) {
+      if (concurrency - this.running.size <= 0) {
         await new Promise<void>((resolve) => (this.slotFreed = resolve));
         continue;
       }
       try {
-        let claimed = await this.queue.claim(free, this.token, leaseMs);
-        if (claimed.length === 0) {
-          const moved = await this.queue.waitForTask(this.blocking, this.options.blockTimeoutSeconds ?? 5);
-          if (moved === null) continue;
-          claimed = await this.queue.claim(free, this.token, leaseMs, moved);
+        const { taken, nextWorkAt } = await this.claimFromQueues();
+        if (taken > 0) continue;
+        // Nothing to take: block until a marker says work arrived, or a delayed task falls due.
+        const untilDue = nextWorkAt < 0 ? maxBlockMs : Math.max(0, nextWorkAt - Date.now());
+        const waitMs = Math.min(maxBlockMs, untilDue);
+        if (waitMs < 10) continue;
+        const woken = await this.queues.waitForWork(this.blocking, queues, waitMs / 1_000);
+        if (woken && woken.dueAt > Date.now() + 10) {
+          // The marker says when work is due, not that it is there: wait for that moment.
+          await new Promise((resolve) => setTimeout(resolve, Math.min(maxBlockMs, woken.dueAt - Date.now())));
         }
-        for (const task of claimed) this.launch(new TaskRun(task, this.runnerDeps()));
       } catch (error) {
         if (!this.accepting) break;
         // Redis is away: the connections reconnect by themselves; try again shortly.
@@ -120,10 +134,26 @@ export class NodeWorker {
     }
   }
 
+  /** Claims into the free slots, from each queue in order of preference; says when work is next due. */
+  private async claimFromQueues(): Promise<{ taken: number; nextWorkAt: number }> {
+    let taken = 0;
+    let nextWorkAt = -1;
+    for (const name of this.options.queues) {
+      const free = this.options.concurrency - this.running.size;
+      if (free <= 0) break;
+      const claimed = await this.queues.claim(name, free, this.token, this.options.leaseMs);
+      for (const task of claimed.tasks) this.launch(new TaskRun(task, this.runnerDeps()));
+      taken += claimed.tasks.length;
+      if (claimed.nextWorkAt >= 0 && (nextWorkAt < 0 || claimed.nextWorkAt < nextWorkAt))
+        nextWorkAt = claimed.nextWorkAt;
+    }
+    return { taken, nextWorkAt };
+  }
+
   private runnerDeps() {
-    const { queue, cpuPool } = this.connections;
+    const { queues, cpuPool } = this.connections;
     const { longTaskStepMs, maxDeliveries } = this.options;
-    return { queue, cpuPool, longTaskStepMs, maxDeliveries, token: this.token, logger: this.logger };
+    return { queues, cpuPool, longTaskStepMs, maxDeliveries, token: this.token, logger: this.logger };
   }
 
   private launch(run: TaskRun): void {
@@ -150,16 +180,12 @@ export class NodeWorker {
 
   private async handBack(run: TaskRun): Promise<void> {
     run.stop('shutdown');
-    const record = {
-      ...run.record,
-      state: 'PENDING' as const,
-      status: 'Requeued: its worker shut down',
-      updated_at: nowIso(),
-    };
+    const record = released(run.record);
     try {
-      const released = await this.queue.release(record, this.token);
-      this.logger.info(released ? 'task handed back to the queue' : 'lease already lost', {
+      const handedBack = await this.queues.release(record, this.token);
+      this.logger.info(handedBack ? 'task handed back to the queue' : 'lease already lost', {
         task_id: record.task_id,
+        queue: record.queue,
       });
     } catch (error) {
       this.logger.error('could not hand task back; it is redelivered when its lease expires', {
@@ -171,25 +197,36 @@ export class NodeWorker {
 
   private async renewLeases(): Promise<void> {
     if (this.running.size === 0) return;
-    try {
-      const { lost, revoked } = await this.queue.extendLeases(
-        [...this.running.keys()],
-        this.token,
-        this.options.leaseMs,
-      );
-      for (const taskId of lost) this.running.get(taskId)?.run.stop('lease_lost');
-      for (const taskId of revoked) this.running.get(taskId)?.run.stop('revoked');
-    } catch (error) {
-      this.logger.warn('could not renew leases', { error });
+    const byQueue = new Map<string, string[]>();
+    for (const [taskId, { run }] of this.running) {
+      const ids = byQueue.get(run.claimed.queue) ?? [];
+      ids.push(taskId);
+      byQueue.set(run.claimed.queue, ids);
     }
+    await Promise.all(
+      [...byQueue].map(async ([name, taskIds]) => {
+        try {
+          const { lost, revoked } = await this.queues.extendLeases(name, taskIds, this.token, this.options.leaseMs);
+          for (const taskId of lost) this.running.get(taskId)?.run.stop('lease_lost');
+          for (const taskId of revoked) this.running.get(taskId)?.run.stop('revoked');
+        } catch (error) {
+          this.logger.warn('could not renew leases', { queue: name, error });
+        }
+      }),
+    );
   }
 
   private async maintain(): Promise<void> {
-    try {
-      const { requeued } = await this.queue.maintain(this.options.leaseMs);
-      for (const taskId of requeued) this.logger.warn('lease expired; task requeued', { task_id: taskId });
-    } catch (error) {
-      this.logger.warn('could not run queue upkeep', { error });
-    }
+    await Promise.all(
+      this.options.queues.map(async (name) => {
+        try {
+          const { requeued } = await this.queues.maintain(name);
+          for (const taskId of requeued)
+            this.logger.warn('lease expired; task requeued', { task_id: taskId, queue: name });
+        } catch (error) {
+          this.logger.warn('could not run queue upkeep', { queue: name, error });
+        }
+      }),
+    );
   }
 }

@@ -1,20 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  NODE_TASKS,
-  NodeQueue,
+  TaskQueues,
   createKeyLayout,
+  createRecordReader,
   createRedis,
   isTerminal,
-  pendingRecord,
-  readTaskRecord,
-  resolveOptions,
+  planTask,
+  revoked,
   silentLogger,
-  stepsOf,
   type NodeTaskName,
   type Redis,
   type TaskOptionsRequest,
-  type TaskRecord,
 } from '@switchyard/shared';
 import { createCpuPool } from '../src/tasks/cpu-pool.js';
 import { NodeWorker, type WorkerOptions } from '../src/worker.js';
@@ -39,31 +36,44 @@ afterAll(async () => {
 
 function setup(options: Partial<WorkerOptions> = {}) {
   const keys = createKeyLayout(uniquePrefix('worker'));
-  const queue = new NodeQueue(redis, keys, 3_600);
-  const start = async () => {
+  const queues = new TaskQueues(redis, keys, 'node', 3_600);
+  const reader = createRecordReader(redis, keys);
+  const start = async (overrides: Partial<WorkerOptions> = {}) => {
     const worker = new NodeWorker(
       {
-        queue,
+        queues,
         blocking: createRedis(server.url, 'blocking'),
         subscriber: createRedis(server.url, 'blocking'),
-        cancelChannel: keys.nodeCancelChannel,
         cpuPool: createCpuPool(1),
       },
-      { concurrency: 4, leaseMs: 10_000, longTaskStepMs: 20, maxDeliveries: 20, blockTimeoutSeconds: 1, ...options },
+      {
+        queues: ['default'],
+        concurrency: 4,
+        leaseMs: 10_000,
+        longTaskStepMs: 20,
+        maxDeliveries: 20,
+        blockTimeoutSeconds: 1,
+        ...options,
+        ...overrides,
+      },
       silentLogger,
     );
     await worker.start();
     started.push(worker);
     return worker;
   };
-  const submit = async (task: NodeTaskName, args: unknown[], requested?: TaskOptionsRequest) => {
+  const submit = async (task: NodeTaskName, args: unknown[], requested?: TaskOptionsRequest, queue = 'default') => {
     const taskId = randomUUID();
-    const resolved = resolveOptions(NODE_TASKS[task].defaults, requested);
-    const record = pendingRecord({ task_id: taskId, worker: 'node', task, args, total: stepsOf(task, args) });
-    await queue.enqueue(record, resolved);
+    const { record, payload } = planTask('node', taskId, {
+      task,
+      args,
+      queue,
+      ...(requested ? { options: requested } : {}),
+    });
+    expect(await queues.enqueue(record, payload)).toBe('ok');
     return taskId;
   };
-  const read = (taskId: string) => readTaskRecord(redis, keys, taskId);
+  const read = (taskId: string) => reader.read(taskId);
   /** Polls the record until it is terminal, collecting every state it was seen in. */
   const finished = async (taskId: string, timeoutMs = 10_000) => {
     const states: string[] = [];
@@ -77,7 +87,7 @@ function setup(options: Partial<WorkerOptions> = {}) {
     );
     return Object.assign(record, { seenStates: states });
   };
-  return { keys, queue, start, submit, read, finished };
+  return { keys, queues, start, submit, read, finished };
 }
 
 describe('NodeWorker', () => {
@@ -107,7 +117,7 @@ describe('NodeWorker', () => {
   });
 
   it('retries a failing task with backoff, showing RETRY and the error, then gives up and dead-letters it', async () => {
-    const { queue, start, submit, finished } = setup();
+    const { queues, start, submit, finished } = setup();
     await start();
     const taskId = await submit('factorial', [-1], {
       max_attempts: 3,
@@ -117,7 +127,7 @@ describe('NodeWorker', () => {
     expect(record.seenStates).toContain('RETRY');
     expect(record).toMatchObject({ state: 'FAILURE', attempts: 3, max_attempts: 3 });
     expect(record.error).toMatch(/invalid args at args\.0.*\(gave up after 3 attempts\)/);
-    expect(await queue.deadLetters(10)).toEqual({ total: 1, taskIds: [taskId] });
+    expect(await queues.deadLetters('default', 10)).toMatchObject({ total: 1, letters: [{ taskId }] });
   });
 
   it('fails a task that exceeds its hard time limit, also a CPU-bound one', async () => {
@@ -138,11 +148,14 @@ describe('NodeWorker', () => {
   });
 
   it('cancelling a running task stops it and records REVOKED', async () => {
-    const { queue, start, submit, read, finished } = setup({ longTaskStepMs: 100 });
+    const { queues, start, submit, read, finished } = setup({ longTaskStepMs: 100 });
     await start();
     const taskId = await submit('long_task', [100]);
-    const running = await waitFor(async () => ((await read(taskId))?.state === 'PROGRESS' ? read(taskId) : null));
-    expect(await queue.cancel({ ...(running as TaskRecord), state: 'REVOKED' })).toBe('stopping');
+    const running = await waitFor(async () => {
+      const record = await read(taskId);
+      return record?.state === 'PROGRESS' ? record : null;
+    });
+    expect(await queues.cancel(revoked(running, 'Cancelled'))).toBe('running');
     const record = await finished(taskId, 3_000);
     expect(record).toMatchObject({ state: 'REVOKED', status: 'Cancelled while running' });
     expect(record.current).toBeLessThan(100);
@@ -160,9 +173,9 @@ describe('NodeWorker', () => {
   });
 
   it('gives up a task whose workers keep dying once it exceeds MAX_DELIVERIES', async () => {
-    const { queue, start, submit, finished } = setup({ maxDeliveries: 1, leaseMs: 100 });
+    const { queues, start, submit, finished } = setup({ maxDeliveries: 1, leaseMs: 100 });
     const taskId = await submit('add', [1, 2]);
-    await queue.claim(1, 'worker-that-dies', 100);
+    await queues.claim('default', 1, 'worker-that-dies', 100);
     await new Promise((resolve) => setTimeout(resolve, 150));
     await start();
     expect(await finished(taskId)).toMatchObject({
@@ -209,5 +222,58 @@ describe('NodeWorker', () => {
     await waitFor(async () => (await read(taskId))?.state === 'PROGRESS', { what: 'progress' });
     await worker.stop(5_000);
     expect(await read(taskId)).toMatchObject({ state: 'SUCCESS', result: 2 });
+  });
+
+  it('a dedicated worker takes only from its queues, preferring them in the order given', async () => {
+    const { start, submit, finished, read } = setup({ concurrency: 1 });
+    const cpu = await submit('add', [1, 1], undefined, 'cpu');
+    const other = await submit('add', [2, 2], undefined, 'other');
+    const fallback = await submit('add', [3, 3]);
+    await start({ queues: ['cpu', 'default'] });
+    const [cpuDone, fallbackDone] = [await finished(cpu), await finished(fallback)];
+    expect(Date.parse(cpuDone.finished_at!)).toBeLessThanOrEqual(Date.parse(fallbackDone.finished_at!));
+    expect(cpuDone.queue).toBe('cpu');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await read(other)).toMatchObject({ state: 'PENDING', queue: 'other' });
+  });
+
+  it('takes higher priorities first: 5 priority-9 tasks queued after 20 priority-1 ones finish first', async () => {
+    const { start, submit, finished } = setup({ concurrency: 1 });
+    const low = [];
+    for (let i = 0; i < 20; i++) low.push(await submit('add', [i, 0], { priority: 1 }));
+    const high = [];
+    for (let i = 0; i < 5; i++) high.push(await submit('add', [i, 100], { priority: 9 }));
+    await start();
+    const lows = await Promise.all(low.map((id) => finished(id)));
+    const highs = await Promise.all(high.map((id) => finished(id)));
+    const lastHigh = Math.max(...highs.map((r) => Date.parse(r.started_at!)));
+    const firstLow = Math.min(...lows.map((r) => Date.parse(r.started_at!)));
+    expect(lastHigh).toBeLessThanOrEqual(firstLow);
+    // FIFO within a priority.
+    const lowStarts = lows.map((r) => Date.parse(r.started_at!));
+    expect(lowStarts).toEqual([...lowStarts].sort((a, b) => a - b));
+  });
+
+  it('runs a delayed task once, no earlier than its countdown, although the countdown is longer than the lease', async () => {
+    const { start, submit, finished, read } = setup({ leaseMs: 500 });
+    await start();
+    const submittedAt = Date.now();
+    const taskId = await submit('add', [2, 3], { countdown: 1.5 });
+    expect(await read(taskId)).toMatchObject({ state: 'PENDING', eta: expect.any(String) });
+    const record = await finished(taskId, 6_000);
+    expect(record).toMatchObject({ state: 'SUCCESS', result: 5, attempts: 1 });
+    expect(Date.parse(record.started_at!)).toBeGreaterThanOrEqual(submittedAt + 1_500);
+    expect(Date.parse(record.started_at!)).toBeGreaterThanOrEqual(Date.parse(record.eta!));
+  });
+
+  it('a paused queue keeps its tasks until it is resumed', async () => {
+    const { queues, start, submit, finished, read } = setup();
+    await queues.setPaused('default', true);
+    await start();
+    const taskId = await submit('add', [1, 2]);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(await read(taskId)).toMatchObject({ state: 'PENDING' });
+    await queues.setPaused('default', false);
+    expect(await finished(taskId, 3_000)).toMatchObject({ state: 'SUCCESS', result: 3 });
   });
 });

@@ -58,7 +58,10 @@ function parsedBy<T>(defaultValue: string, parse: (text: string) => T) {
 const serviceToken = z
   .string()
   .default('')
-  .refine((value) => value === '' || /^[\x21-\x7e]{32,256}$/.test(value), 'must be 32-256 printable characters without spaces');
+  .refine(
+    (value) => value === '' || /^[\x21-\x7e]{32,256}$/.test(value),
+    'must be 32-256 printable characters without spaces',
+  );
 
 /** Read by every process that talks to Redis. */
 export const RedisEnv = {

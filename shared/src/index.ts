@@ -15,3 +15,4 @@ export * from './options.js';
 export * from './rules.js';
 export * from './lua.js';
 export * from './script-codes.js';
+export * from './plan.js';

@@ -335,14 +335,18 @@ export class TaskQueues {
   }
 
   /** The dead letters of queue `name`, newest first: ids with when they failed (ms), and how many there are. */
-  async deadLetters(name: string, limit: number): Promise<{ total: number; letters: { taskId: string; failedAt: number }[] }> {
+  async deadLetters(
+    name: string,
+    limit: number,
+  ): Promise<{ total: number; letters: { taskId: string; failedAt: number }[] }> {
     const q = this.queue(name);
     const [total, flat] = await Promise.all([
       this.redis.zcard(q.dead),
       this.redis.zrevrange(q.dead, 0, limit - 1, 'WITHSCORES'),
     ]);
     const letters: { taskId: string; failedAt: number }[] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) letters.push({ taskId: String(flat[i]), failedAt: Number(flat[i + 1]) });
+    for (let i = 0; i + 1 < flat.length; i += 2)
+      letters.push({ taskId: String(flat[i]), failedAt: Number(flat[i + 1]) });
     return { total, letters };
   }
 

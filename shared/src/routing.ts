@@ -17,7 +17,10 @@ export const NO_ROUTES: TaskRoutes = { node: {}, r: {} };
  */
 export function parseTaskRoutes(text: string): TaskRoutes {
   const routes: TaskRoutes = { node: {}, r: {} };
-  for (const pair of text.split(',').map((p) => p.trim()).filter((p) => p.length > 0)) {
+  for (const pair of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0)) {
     const match = /^(?:(node|r):)?([A-Za-z0-9_]+)=(.*)$/.exec(pair);
     if (!match) throw new Error(`must be task=queue pairs separated by commas (got "${pair}")`);
     const [, kind, task = '', queue = ''] = match;
@@ -42,7 +45,10 @@ export function routedQueues(routes: TaskRoutes, kind: WorkerKind): string[] {
 
 /** Parses QUEUES: queue names separated by commas, in order of preference, no repeats. */
 export function parseQueueList(text: string): string[] {
-  const names = text.split(',').map((n) => n.trim()).filter((n) => n.length > 0);
+  const names = text
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n.length > 0);
   if (names.length === 0) throw new Error('must name at least one queue');
   const bad = names.find((n) => !isQueueName(n));
   if (bad !== undefined) throw new Error(`each queue name ${QUEUE_NAME_RULE} (got "${bad}")`);

@@ -41,13 +41,13 @@ export interface TaskDefinition {
   readonly example: unknown[];
 }
 
-const longTask: TaskDefinition = {
+const longTask = {
   description:
     'Counts from 1 to `total`, one step per LONG_TASK_STEP_MS, reporting PROGRESS each step; result = total.',
   args: z.tuple([total]),
   example: [5],
   defaults: { max_attempts: 3, backoff: { type: 'exponential', delay_ms: 1_000, jitter: true } },
-};
+} satisfies TaskDefinition;
 
 export const NODE_TASKS = {
   long_task: longTask,
@@ -121,3 +121,7 @@ export const TASK_CATALOGUE: Record<WorkerKind, Record<string, TaskDefinition>> 
 
 export type NodeTaskName = keyof typeof NODE_TASKS;
 export type RTaskName = keyof typeof R_TASKS;
+
+export function isNodeTaskName(name: string): name is NodeTaskName {
+  return Object.hasOwn(NODE_TASKS, name);
+}

@@ -78,7 +78,13 @@ export function started(record: TaskRecord, attempts: number, now = nowIso()): T
   });
 }
 
-export function progress(record: TaskRecord, current: number, total: number, status: string, now = nowIso()): TaskRecord {
+export function progress(
+  record: TaskRecord,
+  current: number,
+  total: number,
+  status: string,
+  now = nowIso(),
+): TaskRecord {
   return change(record, { state: 'PROGRESS', current, total, status, updated_at: now });
 }
 

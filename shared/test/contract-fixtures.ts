@@ -1,7 +1,13 @@
 /** What shared/contracts/*.json must contain, computed from the TypeScript sources of truth. */
 import { codec } from '../src/codec.js';
 import { HTTP_STATUS_BY_CODE } from '../src/errors.js';
-import { DEFAULT_QUEUE, KEY_PREFIX_PATTERN, QUEUE_NAME_PATTERN, QUEUE_NAME_RULE, createKeyLayout } from '../src/keys.js';
+import {
+  DEFAULT_QUEUE,
+  KEY_PREFIX_PATTERN,
+  QUEUE_NAME_PATTERN,
+  QUEUE_NAME_RULE,
+  createKeyLayout,
+} from '../src/keys.js';
 import { luaDigest, luaScriptNames } from '../src/lua.js';
 import { OPTION_LIMITS } from '../src/options.js';
 import { SCRIPT_CODES } from '../src/script-codes.js';
@@ -84,7 +90,6 @@ const VALUES: Record<string, unknown> = {
     ],
   },
 };
-
 
 function inFieldOrder(record: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(RECORD_FIELDS.map((field) => [field, record[field]]));

@@ -1,84 +1,24 @@
-/** Node tasks: queued in Redis for the Node workers (shared's NodeQueue). */
-import { randomUUID } from 'node:crypto';
-import {
-  NODE_TASKS,
-  nowIso,
-  pendingRecord,
-  resolveOptions,
-  stepsOf,
-  type Logger,
-  type NodeQueue,
-  type NodeTaskName,
-  type TaskRecord,
-} from '@switchyard/shared';
-import {
-  cancellableRecord,
-  notDeadLetter,
-  revokedVersion,
-  taskFinished,
-  taskNotFound,
-  type RecordReader,
-  type TaskBackend,
-} from './backend.js';
+/** Node tasks: planned and queued by the gateway itself (record, job and queue entry in one script). */
+import { SwitchyardError, planTask, type TaskQueues } from '@switchyard/shared';
+import type { SubmitBackend } from './backend.js';
 
-export function createNodeBackend(queue: NodeQueue, readRecord: RecordReader, logger: Logger): TaskBackend {
+export function createNodeBackend(queues: TaskQueues, maxQueueLength: number): SubmitBackend {
   return {
-    worker: 'node',
-    read: readRecord,
-    async submit({ task, args, options: requested }, idempotencyScope) {
-      const options = resolveOptions(NODE_TASKS[task as NodeTaskName].defaults, requested);
-      const record = pendingRecord({
-        task_id: randomUUID(),
-        worker: 'node',
-        task,
-        args,
-        total: stepsOf(task, args),
-        max_attempts: options.max_attempts,
-        expires_at: options.expires_at,
-      });
-      const taskId = await queue.enqueue(record, options, idempotencyScope);
-      const replayed = taskId !== record.task_id;
-      logger.info(replayed ? 'idempotent replay' : 'task queued', { task_id: taskId, worker: 'node', task });
-      return { taskId, replayed };
-    },
-    deadLetters: (limit) => queue.deadLetters(limit),
-    async requeueDead(taskId) {
-      const record = await readRecord(taskId);
-      if (record === null || record.worker !== 'node') throw notDeadLetter(taskId);
-      const pending: TaskRecord = {
-        ...record,
-        state: 'PENDING',
-        status: 'Requeued by an operator',
-        current: 0,
-        result: null,
-        attempts: 0,
-        started_at: null,
-        updated_at: nowIso(),
-        finished_at: null,
-      };
-      const outcome = await queue.requeueDead(pending);
-      if (outcome === 'not_dead') throw notDeadLetter(taskId);
-      if (outcome === 'expired') throw notDeadLetter(taskId, 'can no longer run: its payload expired');
-      logger.info('dead letter requeued', { task_id: taskId });
-    },
-    async cancel(taskId) {
-      const record = await cancellableRecord(readRecord, 'node', taskId);
-      const revoked = revokedVersion(record, 'Cancelled before it started');
-      const outcome = await queue.cancel(revoked);
-      logger.info('cancel requested', { task_id: taskId, outcome });
-      switch (outcome) {
-        case 'revoked':
-          return { outcome, record: revoked };
-        case 'stopping':
-          return { outcome };
-        case 'finished':
-          throw taskFinished({ ...record, state: 'FAILURE' });
-        case 'not_pending': {
-          // It finished between our read and the script.
-          const now = await readRecord(taskId);
-          throw now ? taskFinished(now) : taskNotFound('node', taskId);
-        }
-      }
+    kind: 'node',
+    async submit(taskId, submission) {
+      const { record, payload } = planTask('node', taskId, submission);
+      const outcome = await queues.enqueue(record, payload, { maxLength: maxQueueLength });
+      if (outcome === 'queue_full') throw queueFull(submission.queue, maxQueueLength);
+      if (outcome === 'task_exists')
+        throw new SwitchyardError('task_exists', `A task with id ${taskId} already exists`);
     },
   };
+}
+
+export function queueFull(queue: string, bound: number): SwitchyardError {
+  return new SwitchyardError(
+    'queue_full',
+    `Queue ${queue} holds its limit of ${bound} tasks (MAX_QUEUE_LENGTH); retry later`,
+    { retryAfterSeconds: 1 },
+  );
 }

@@ -3,21 +3,23 @@
  * (@asteasolutions/zod-to-openapi), so the docs cannot drift from what the gateway enforces.
  */
 import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';
+import { TaskRecord, type WorkerKind } from '@switchyard/shared';
+import { z } from 'zod';
+import { IdempotencyKeyHeader } from '../http/headers.js';
 import {
   CancelAccepted,
-  CancelRequest,
-  CollectQuery,
   DeadLetterList,
   DeadLetterQuery,
   ErrorResponse,
   ExecuteAccepted,
-  RequeueRequest,
-  TaskRecord,
-  executeRequestDoc,
-  type WorkerKind,
-} from '@switchyard/shared';
-import { z } from 'zod';
-import { IdempotencyKeyHeader } from '../http/headers.js';
+  QueueInfo,
+  QueueList,
+  QueueParams,
+  TaskIdBody,
+  TaskIdQuery,
+  WorkerList,
+  executeRequest,
+} from '../http/schemas.js';
 
 const json = (schema: z.ZodType, description: string) => ({
   description,
@@ -52,11 +54,12 @@ function registerTaskRoutes(
     deprecated,
     summary: `Start a ${worker === 'node' ? 'Node' : 'R'} task`,
     description:
-      'Either the seed form `{"total": n}` (runs long_task(n)) or `{"task": name, "args": [...]}`, each with ' +
-      'optional `options` (retries, backoff, time limits, expiry). Answers at once; poll collect with the returned task_id.',
+      'Either the seed form `{"total": n}` (runs long_task(n)) or `{"task": name, "args": [...]}`, each with an ' +
+      'optional `queue` (default: the route for the task in TASK_ROUTES, else `default`) and `options` (priority, ' +
+      'countdown or eta, retries, backoff, time limits, expiry). Answers at once; poll collect with the returned task_id.',
     request: {
       headers: z.object({ 'Idempotency-Key': IdempotencyKeyHeader }),
-      body: { required: true, ...json(executeRequestDoc(worker), 'The task to run') },
+      body: { required: true, ...json(executeRequest(worker), 'The task to run') },
     },
     responses: {
       202: json(
@@ -66,15 +69,12 @@ function registerTaskRoutes(
       400: errorReply('The body is not valid JSON'),
       413: errorReply('The body is too large'),
       415: errorReply('The body is not JSON'),
+      409: errorReply('The Idempotency-Key was used with a different request (or that request is still in progress)'),
       422: errorReply('The body breaks the schema; `fields` names each offending field'),
       ...common,
-      ...(worker === 'r'
-        ? {
-            429: errorReply(
-              'The R worker runs its maximum of tasks, or this caller is rate limited; retry after Retry-After seconds',
-            ),
-          }
-        : {}),
+      429: errorReply(
+        'The queue holds MAX_QUEUE_LENGTH tasks, or this caller is rate limited; retry after Retry-After seconds',
+      ),
       503: unavailable,
     },
   });
@@ -87,7 +87,7 @@ function registerTaskRoutes(
     description:
       'The task status record. `current`/`total`/`status` show progress, `result` holds the result once ' +
       '`state` is SUCCESS, `error` the reason once it is FAILURE (or the last failed attempt while RETRY).',
-    request: { query: CollectQuery },
+    request: { query: TaskIdQuery },
     responses: {
       200: json(TaskRecord, 'The task record'),
       404: errorReply('No such task, or its record expired'),
@@ -103,11 +103,10 @@ function registerTaskRoutes(
     deprecated,
     summary: 'Cancel a task',
     description:
-      'A task that has not started is REVOKED at once and never runs (200, its record). ' +
-      (worker === 'node'
-        ? 'A running one is stopped by its worker, which records REVOKED (202; poll collect).'
-        : 'A running one has its R child killed and is recorded REVOKED (200).'),
-    request: { body: { required: true, ...json(CancelRequest, 'The task to cancel') } },
+      'A task that has not started (waiting, or delayed) is REVOKED at once and never runs (200, its record). ' +
+      'A running one is stopped by the worker that runs it, wherever it runs, which records REVOKED ' +
+      '(202 {"status": "revoking"}; poll collect).',
+    request: { body: { required: true, ...json(TaskIdBody, 'The task to cancel') } },
     responses: {
       200: json(TaskRecord, 'Revoked'),
       202: json(CancelAccepted, 'Running: its worker is stopping it'),
@@ -126,7 +125,7 @@ function registerDeadLetterRoutes(registry: OpenAPIRegistry, worker: WorkerKind,
     method: 'get',
     path: `/${worker}/dead-letters`,
     tags: ['Dead letters'],
-    summary: `${title} tasks given up as FAILURE, newest first`,
+    summary: `${title} tasks given up as FAILURE, newest first (of one queue with ?queue=, else of all)`,
     request: { query: DeadLetterQuery },
     responses: { 200: json(DeadLetterList, 'Newest first'), ...common, 503: errorReply('Redis is unavailable') },
   });
@@ -135,17 +134,64 @@ function registerDeadLetterRoutes(registry: OpenAPIRegistry, worker: WorkerKind,
     path: `/${worker}/dead-letters/requeue`,
     tags: ['Dead letters'],
     summary: `Run a dead-lettered ${title} task again, attempts reset`,
-    request: { body: { required: true, ...json(RequeueRequest, 'The task to requeue') } },
+    request: { body: { required: true, ...json(TaskIdBody, 'The task to requeue') } },
     responses: {
-      202: json(ExecuteAccepted, 'Started again; poll collect'),
-      404: errorReply('Not on the dead-letter list, or it can no longer run'),
+      202: json(ExecuteAccepted, 'Queued again (at the back of its priority in its queue); poll collect'),
+      404: errorReply('Not a dead letter, or it can no longer run'),
       422: errorReply('task_id is missing or not a UUID'),
-      ...(worker === 'r'
-        ? { 429: errorReply('The R worker runs its maximum of tasks; retry after Retry-After seconds') }
-        : {}),
       ...common,
-      503: errorReply(worker === 'r' ? 'Redis or the R service is unavailable' : 'Redis is unavailable'),
+      503: errorReply('Redis is unavailable'),
     },
+  });
+}
+
+function registerQueueRoutes(registry: OpenAPIRegistry, common: RouteConfig['responses']) {
+  const unavailable = errorReply('Redis is unavailable');
+  registry.registerPath({
+    method: 'get',
+    path: '/queues',
+    tags: ['Queues and workers'],
+    summary: 'Every queue of both kinds: waiting (by priority), delayed, active, dead, paused, consumers, oldest wait',
+    responses: { 200: json(QueueList, 'Sorted by kind and name'), ...common, 503: unavailable },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/queues/{kind}/{name}',
+    tags: ['Queues and workers'],
+    summary: 'One queue',
+    request: { params: QueueParams },
+    responses: {
+      200: json(QueueInfo, 'The queue'),
+      404: errorReply('No such queue: never used, and no worker serves it'),
+      422: errorReply('kind or name is not valid'),
+      ...common,
+      503: unavailable,
+    },
+  });
+  for (const action of ['pause', 'resume'] as const) {
+    registry.registerPath({
+      method: 'post',
+      path: `/queues/{kind}/{name}/${action}`,
+      tags: ['Queues and workers'],
+      summary:
+        action === 'pause'
+          ? 'Pause a queue: workers take nothing from it; submissions are still accepted'
+          : 'Resume a queue: workers take from it again',
+      request: { params: QueueParams },
+      responses: {
+        200: json(QueueInfo, 'The queue now'),
+        422: errorReply('kind or name is not valid'),
+        ...common,
+        503: unavailable,
+      },
+    });
+  }
+  registry.registerPath({
+    method: 'get',
+    path: '/workers',
+    tags: ['Queues and workers'],
+    summary: 'Every live worker of both kinds, with its queues and running tasks',
+    responses: { 200: json(WorkerList, 'Oldest first'), ...common, 503: unavailable },
   });
 }
 
@@ -174,6 +220,7 @@ export function buildOpenApiDocument(
   registerTaskRoutes(registry, 'node', '/celery', common, true);
   registerDeadLetterRoutes(registry, 'node', common);
   registerDeadLetterRoutes(registry, 'r', common);
+  registerQueueRoutes(registry, common);
   registry.registerPath({
     method: 'get',
     path: '/healthz',

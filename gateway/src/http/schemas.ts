@@ -1,13 +1,32 @@
 /**
- * Request and response schemas of the gateway. The gateway validates with these and builds its
- * OpenAPI document from them, so the docs cannot drift from what is enforced.
+ * Request and response schemas of the gateway's HTTP API. The gateway validates with these and
+ * builds its OpenAPI document from them, so the docs cannot drift from what is enforced. What every
+ * language shares (the status record, task arguments, options) lives in @switchyard/shared.
  */
+import {
+  HTTP_STATUS_BY_CODE,
+  QUEUE_NAME_PATTERN,
+  QUEUE_NAME_RULE,
+  TASK_CATALOGUE,
+  TASK_LIMITS,
+  TaskId,
+  TaskOptionsRequest,
+  TaskRecord,
+  WORKER_KINDS,
+  ruleOrRequired,
+  wholeNumberBetween,
+  type WorkerKind,
+} from '@switchyard/shared';
 import { z } from 'zod';
-import { HTTP_STATUS_BY_CODE } from './errors.js';
-import { TaskOptionsRequest } from './options.js';
-import { TaskId, TaskRecord } from './status.js';
-import { ruleOrRequired, wholeNumberBetween } from './rules.js';
-import { TASK_CATALOGUE, TASK_LIMITS, type WorkerKind } from './tasks.js';
+
+export const QueueName = z
+  .string(ruleOrRequired(QUEUE_NAME_RULE))
+  .regex(QUEUE_NAME_PATTERN, QUEUE_NAME_RULE)
+  .meta({ description: 'A queue name: 1-64 letters, digits, `-`, `_` or `.`.', example: 'cpu' });
+
+const queueField = QueueName.optional().meta({
+  description: 'The queue to put the task in. Default: the route for its task name (TASK_ROUTES), else `default`.',
+});
 
 /** The seed API's body: `{"total": 30}` runs long_task(30). */
 export const SeedExecuteRequest = z
@@ -15,75 +34,113 @@ export const SeedExecuteRequest = z
     total: wholeNumberBetween(1, TASK_LIMITS.maxTotal).meta({
       description: 'How many steps long_task counts; the result is this number.',
     }),
+    queue: queueField,
     options: TaskOptionsRequest.optional(),
   })
   .meta({ id: 'SeedExecuteRequest', description: 'The seed API form: runs long_task(total).', example: { total: 30 } });
 
-function namedExecuteRequest(worker: WorkerKind) {
-  const entries = Object.entries(TASK_CATALOGUE[worker]);
+const KIND_TITLE: Record<WorkerKind, string> = { node: 'Node', r: 'R' };
+
+function namedExecuteRequest(kind: WorkerKind) {
+  const entries = Object.entries(TASK_CATALOGUE[kind]);
   const names = entries.map(([name]) => name);
-  const options = entries.map(([name, definition]) =>
-    z.strictObject({ task: z.literal(name), args: definition.args, options: TaskOptionsRequest.optional() }).meta({
-      id: `${worker === 'node' ? 'Node' : 'R'}Task_${name}`,
-      description: definition.description,
-      example: { task: name, args: definition.example },
-    }),
+  const forms = entries.map(([name, definition]) =>
+    z
+      .strictObject({
+        task: z.literal(name),
+        args: definition.args,
+        queue: queueField,
+        options: TaskOptionsRequest.optional(),
+      })
+      .meta({
+        id: `${KIND_TITLE[kind]}Task_${name}`,
+        description: definition.description,
+        example: { task: name, args: definition.example },
+      }),
   );
-  const [first, ...rest] = options;
-  if (!first) throw new Error(`no ${worker} tasks are registered`);
-  return z.discriminatedUnion('task', [first, ...rest], {
-    error: () => `must be one of: ${names.join(', ')}`,
-  });
+  const [first, ...rest] = forms;
+  if (!first) throw new Error(`no ${kind} tasks are registered`);
+  return z.discriminatedUnion('task', [first, ...rest], { error: () => `must be one of: ${names.join(', ')}` });
 }
 
-export const ExecuteRequestByWorker = {
+export const ExecuteRequestByKind = {
   node: { seed: SeedExecuteRequest, named: namedExecuteRequest('node') },
   r: { seed: SeedExecuteRequest, named: namedExecuteRequest('r') },
 } as const;
 
-/** What the docs show for execute: either form. Validation picks the form by the presence of `task`. */
-export function executeRequestDoc(worker: WorkerKind) {
-  const { seed, named } = ExecuteRequestByWorker[worker];
+/** Either form of execute; validation picks the form by the presence of `task`. */
+export function executeRequest(kind: WorkerKind) {
+  const { seed, named } = ExecuteRequestByKind[kind];
   return z.union([seed, named]);
 }
-
-export interface TaskSubmission {
-  task: string;
-  args: unknown[];
-  options?: TaskOptionsRequest;
-}
+export type ExecuteRequest = z.infer<ReturnType<typeof executeRequest>>;
 
 export const ExecuteAccepted = z
   .object({ task_id: TaskId, status: z.literal('created') })
   .meta({ id: 'ExecuteAccepted', description: 'The task was accepted; poll collect with its id.' });
 
-export const CollectQuery = z.object({ task_id: TaskId });
+export const TaskIdQuery = z.object({ task_id: TaskId });
 
-export const CancelRequest = z
-  .strictObject({ task_id: TaskId })
-  .meta({ id: 'CancelRequest', description: 'The task to cancel.' });
+export const TaskIdBody = z.strictObject({ task_id: TaskId }).meta({ id: 'TaskIdBody', description: 'A task id.' });
 
 export const CancelAccepted = z.object({ task_id: TaskId, status: z.literal('revoking') }).meta({
   id: 'CancelAccepted',
   description: 'The task is running; its worker stops it and records REVOKED. Poll collect to see it.',
 });
 
+const limitRule = 'must be a whole number between 1 and 1000';
 export const DeadLetterQuery = z.object({
-  limit: z.coerce
-    .number(ruleOrRequired('must be a whole number between 1 and 1000'))
-    .int('must be a whole number between 1 and 1000')
-    .min(1, 'must be a whole number between 1 and 1000')
-    .max(1_000, 'must be a whole number between 1 and 1000')
-    .default(100),
+  limit: z.coerce.number(ruleOrRequired(limitRule)).int(limitRule).min(1, limitRule).max(1_000, limitRule).default(100),
+  queue: QueueName.optional().meta({ description: 'Only this queue. Default: every queue of the kind.' }),
 });
 
 export const DeadLetterList = z
   .object({ total: z.number().int(), tasks: z.array(TaskRecord) })
-  .meta({ id: 'DeadLetterList', description: 'Node tasks that failed every attempt, newest first.' });
+  .meta({ id: 'DeadLetterList', description: 'Tasks that failed every attempt, newest first.' });
 
-export const RequeueRequest = z
-  .strictObject({ task_id: TaskId })
-  .meta({ id: 'RequeueRequest', description: 'The dead-lettered task to run again, with its attempts reset.' });
+export const QueueParams = z.object({
+  kind: z.enum(WORKER_KINDS, { error: `must be one of: ${WORKER_KINDS.join(', ')}` }),
+  name: QueueName,
+});
+
+export const QueueInfo = z
+  .object({
+    kind: z.enum(WORKER_KINDS),
+    name: z.string(),
+    waiting: z.number().int().meta({ description: 'Tasks waiting for a worker.' }),
+    waiting_by_priority: z
+      .record(z.string(), z.number().int())
+      .meta({ description: 'Waiting tasks per priority ("0" … "9"), only priorities that have any.' }),
+    delayed: z.number().int().meta({ description: 'Tasks waiting for a time: countdown, eta or a retry backoff.' }),
+    active: z.number().int().meta({ description: 'Tasks a worker holds now.' }),
+    dead: z.number().int().meta({ description: 'Dead letters: tasks that failed every attempt.' }),
+    paused: z.boolean(),
+    consumers: z.number().int().meta({ description: 'Live workers taking from this queue.' }),
+    oldest_waiting_age_ms: z
+      .number()
+      .int()
+      .nullable()
+      .meta({ description: 'How long the oldest waiting task has waited, or null.' }),
+  })
+  .meta({ id: 'QueueInfo' });
+
+export const QueueList = z.object({ queues: z.array(QueueInfo) }).meta({ id: 'QueueList' });
+
+export const WorkerInfo = z
+  .object({
+    id: z.string(),
+    kind: z.enum(WORKER_KINDS),
+    host: z.string(),
+    pid: z.number().int(),
+    queues: z.array(z.string()),
+    concurrency: z.number().int(),
+    running: z.array(z.string()).meta({ description: 'Ids of the tasks it runs now.' }),
+    started_at: z.string(),
+    heartbeat_at: z.string(),
+  })
+  .meta({ id: 'WorkerInfo' });
+
+export const WorkerList = z.object({ workers: z.array(WorkerInfo) }).meta({ id: 'WorkerList' });
 
 export const ErrorResponse = z
   .object({

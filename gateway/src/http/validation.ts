@@ -6,19 +6,6 @@ import type { NextFunction, Request, Response } from 'express';
 import { SwitchyardError } from '@switchyard/shared';
 import type { z } from 'zod';
 
-/** Validated input, set by the middleware; handlers read only this. */
-export interface Validated {
-  body?: unknown;
-  query?: unknown;
-  headers?: Record<string, unknown>;
-}
-
-declare module 'express-serve-static-core' {
-  interface Locals {
-    validated: Validated;
-  }
-}
-
 /** zod's own messages ("Invalid input: …", "Too small: …") give way to rules a caller can act on. */
 const ZOD_DEFAULT_MESSAGE = /^(Invalid|Too small|Too big|Unrecognized)/;
 
@@ -64,45 +51,72 @@ export function validationError(error: z.ZodError, root: string): SwitchyardErro
   return new SwitchyardError('validation_failed', `Invalid request: ${summary}`, { fields });
 }
 
-/** Validates `req.query` and stores the result in `res.locals.validated.query`. */
-export function validateQuery(schema: z.ZodType) {
-  return (req: Request, res: Response, next: NextFunction) => {
-    const parsed = schema.safeParse(req.query);
-    if (!parsed.success) return next(validationError(parsed.error, '(query)'));
-    res.locals.validated = { ...res.locals.validated, query: parsed.data };
-    next();
-  };
+/** Anything with zod's safeParse: a schema, or a picker of schemas (`pickSchema`). */
+export interface Parser<Output> {
+  safeParse(input: unknown): { success: true; data: Output } | { success: false; error: z.ZodError };
+}
+
+/** A parser that picks the schema by looking at the input (execute's two forms), typed as `union`. */
+export function pickSchema<Union extends z.ZodType>(
+  _union: Union,
+  pick: (input: unknown) => z.ZodType<z.infer<Union>>,
+): Parser<z.infer<Union>> {
+  return { safeParse: (input) => pick(input).safeParse(input) };
+}
+
+/** The request parts a route validates, each with its schema. */
+export interface RequestSchemas {
+  body?: Parser<unknown>;
+  query?: Parser<unknown>;
+  params?: Parser<unknown>;
+  headers?: Record<string, Parser<unknown>>;
+}
+
+type Out<P> = P extends Parser<infer Output> ? Output : undefined;
+
+/** The validated input a handler receives, typed by its schemas. */
+export interface Valid<S extends RequestSchemas> {
+  body: Out<S['body']>;
+  query: Out<S['query']>;
+  params: Out<S['params']>;
+  headers: { [Name in keyof S['headers']]: Out<NonNullable<S['headers']>[Name]> };
 }
 
 /**
- * Validates the JSON body with the schema `choose` picks for it (execute has two forms) and stores the
- * result in `res.locals.validated.body`.
+ * A route handler that runs only on valid input: each part of the request is checked with its schema
+ * (the body must be JSON), and the handler receives the parsed parts, typed. The first part that
+ * fails answers 422 (415 for a body that is not JSON) through the error handler.
  */
-export function validateBody(choose: (body: unknown) => z.ZodType) {
-  return (req: Request, res: Response, next: NextFunction) => {
-    if (!req.is('application/json')) {
-      return next(
-        new SwitchyardError(
+export function validated<S extends RequestSchemas>(
+  schemas: S,
+  handler: (input: Valid<S>, req: Request, res: Response) => Promise<void> | void,
+) {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const parse = <T>(parser: Parser<T> | undefined, value: unknown, root: string): T | undefined => {
+      if (parser === undefined) return undefined;
+      const parsed = parser.safeParse(value);
+      if (!parsed.success) throw validationError(parsed.error, root);
+      return parsed.data;
+    };
+    try {
+      if (schemas.body && !req.is('application/json')) {
+        throw new SwitchyardError(
           'unsupported_media_type',
           'Send the request body as JSON with Content-Type: application/json',
-        ),
-      );
+        );
+      }
+      const headers: Record<string, unknown> = {};
+      for (const [name, parser] of Object.entries(schemas.headers ?? {}))
+        headers[name] = parse(parser, req.get(name), name);
+      const input = {
+        headers,
+        params: parse(schemas.params, req.params, '(path)'),
+        query: parse(schemas.query, req.query, '(query)'),
+        body: parse(schemas.body, req.body, '(body)'),
+      } as Valid<S>; // each part was produced by its own schema above
+      await handler(input, req, res);
+    } catch (error) {
+      next(error);
     }
-    const body: unknown = req.body;
-    const parsed = choose(body).safeParse(body);
-    if (!parsed.success) return next(validationError(parsed.error, '(body)'));
-    res.locals.validated = { ...res.locals.validated, body: parsed.data };
-    next();
-  };
-}
-
-/** Validates one request header and stores it under its name in `res.locals.validated.headers`. */
-export function validateHeader(name: string, schema: z.ZodType) {
-  return (req: Request, res: Response, next: NextFunction) => {
-    const parsed = schema.safeParse(req.get(name));
-    if (!parsed.success) return next(validationError(parsed.error, name));
-    const headers = { ...res.locals.validated?.headers, [name]: parsed.data };
-    res.locals.validated = { ...res.locals.validated, headers };
-    next();
   };
 }

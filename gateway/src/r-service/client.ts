@@ -5,11 +5,13 @@
  * SwitchyardError the caller can act on; none becomes a hang or an opaque 500.
  */
 import { Agent } from 'undici';
-import { SwitchyardError, type ErrorCode, type TaskSubmission } from '@switchyard/shared';
+import { SwitchyardError, type ErrorCode, type Submission } from '@switchyard/shared';
 
 export interface RServiceOptions {
   baseUrl: string;
   timeoutMs: number;
+  /** R_SERVICE_TOKEN: shown on every call; empty for none. */
+  token?: string;
 }
 
 interface RErrorBody {
@@ -34,29 +36,21 @@ export class RServiceClient {
     });
   }
 
-  /** Hands a task to the R service, which writes its PENDING record before it answers 202. */
-  async submit(taskId: string, { task, args, options }: TaskSubmission): Promise<void> {
-    const reply = await this.call('POST', '/tasks', { task_id: taskId, task, args, ...(options ? { options } : {}) });
+  /** Hands a task to the R service, which writes its PENDING record and queues it before it answers 202. */
+  async submit(taskId: string, { task, args, queue, options }: Submission): Promise<void> {
+    const reply = await this.call('POST', '/tasks', {
+      task_id: taskId,
+      task,
+      args,
+      queue,
+      ...(options ? { options } : {}),
+    });
     if (reply.status === 202) {
       if ((reply.body as { task_id?: unknown } | null)?.task_id !== taskId) {
         throw unavailable('The R service answered with an unexpected body');
       }
       return;
     }
-    throw this.failure(reply);
-  }
-
-  /** Asks the R service to stop a running task; it kills the task's child and records REVOKED. */
-  async cancel(taskId: string): Promise<void> {
-    const reply = await this.call('DELETE', `/tasks/${encodeURIComponent(taskId)}`);
-    if (reply.status === 200) return;
-    throw this.failure(reply);
-  }
-
-  /** Asks the R service to run a dead-lettered task again (202), with its attempts reset. */
-  async requeue(taskId: string): Promise<void> {
-    const reply = await this.call('POST', `/tasks/${encodeURIComponent(taskId)}/requeue`);
-    if (reply.status === 202) return;
     throw this.failure(reply);
   }
 
@@ -68,7 +62,10 @@ export class RServiceClient {
     try {
       const response = await fetch(new URL(path, this.options.baseUrl), {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers: {
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(this.options.token ? { authorization: `Bearer ${this.options.token}` } : {}),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(this.options.timeoutMs),
         // Node 20 bundles an older undici; its fetch accepts this Agent though the types differ.
@@ -93,9 +90,13 @@ export class RServiceClient {
     const message = typeof error?.message === 'string' ? error.message : null;
     if (reply.status === 429) {
       const retryAfter = Number(reply.headers.get('retry-after'));
-      return new SwitchyardError('worker_busy', message ?? 'The R worker is at its limit of running tasks', {
+      return new SwitchyardError('queue_full', message ?? 'The R queue is full; retry later', {
         retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : 1,
       });
+    }
+    if (reply.status === 401) {
+      // The caller did nothing wrong: the gateway and the R service disagree on R_SERVICE_TOKEN.
+      return unavailable('The R service refused the gateway (R_SERVICE_TOKEN differs between them)');
     }
     if (reply.status >= 400 && reply.status < 500 && message !== null) {
       return new SwitchyardError(clientErrorCode(reply.status, error?.code), message, {

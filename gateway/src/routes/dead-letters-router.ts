@@ -1,31 +1,29 @@
 /**
  * Operators' view of the tasks of one worker kind that were given up (FAILURE): list them, newest
- * first, and requeue one to run again with its attempts reset.
+ * first, of one queue or all, and requeue one to run again with its attempts reset.
  */
 import { Router } from 'express';
-import type { z } from 'zod';
-import { DeadLetterQuery, RequeueRequest, type TaskRecord } from '@switchyard/shared';
-import type { TaskBackend } from '../backends/backend.js';
-import { validateBody, validateQuery } from '../http/validation.js';
+import type { WorkerKind } from '@switchyard/shared';
+import { DeadLetterQuery, TaskIdBody } from '../http/schemas.js';
+import { validated } from '../http/validation.js';
+import type { TaskService } from '../services/task-service.js';
 
-export function createDeadLettersRouter(backend: TaskBackend): Router {
+export function createDeadLettersRouter(kind: WorkerKind, tasks: TaskService): Router {
   const router = Router();
 
-  router.get('/', validateQuery(DeadLetterQuery), async (_req, res) => {
-    const { limit } = res.locals.validated.query as z.infer<typeof DeadLetterQuery>;
-    const { total, taskIds } = await backend.deadLetters(limit);
-    const records = await Promise.all(taskIds.map(backend.read));
-    res.json({ total, tasks: records.filter((record): record is TaskRecord => record !== null) });
-  });
+  router.get(
+    '/',
+    validated({ query: DeadLetterQuery }, async ({ query }, _req, res) => {
+      res.json(await tasks.deadLetters(kind, query.limit, query.queue));
+    }),
+  );
 
   router.post(
     '/requeue',
-    validateBody(() => RequeueRequest),
-    async (_req, res) => {
-      const { task_id: taskId } = res.locals.validated.body as z.infer<typeof RequeueRequest>;
-      await backend.requeueDead(taskId);
-      res.status(202).json({ task_id: taskId, status: 'created' });
-    },
+    validated({ body: TaskIdBody }, async ({ body }, _req, res) => {
+      await tasks.requeueDead(kind, body.task_id);
+      res.status(202).json({ task_id: body.task_id, status: 'created' });
+    }),
   );
 
   return router;

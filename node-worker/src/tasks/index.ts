@@ -1,13 +1,40 @@
-/** The Node task registry: one implementation for every name in shared's NODE_TASKS. */
-import type { NodeTaskName } from '@switchyard/shared';
+/**
+ * The Node task registry: one implementation for every name in shared's NODE_TASKS, each receiving
+ * its arguments with the types of its schema, checked again as they arrive (the gateway checked them
+ * at submit; arguments may also come from elsewhere, such as an earlier step of a workflow).
+ */
+import { NODE_TASKS, type NodeTaskName } from '@switchyard/shared';
+import type { z } from 'zod';
 import { longTask } from './long-task.js';
-import type { TaskImplementation } from './types.js';
+import type { TaskContext, TaskImplementation } from './types.js';
 
-export const TASK_IMPLEMENTATIONS: Record<NodeTaskName, TaskImplementation> = {
-  long_task: longTask,
-  add: async ([x, y]) => (x as number) + (y as number),
-  factorial: (args, { runOffThread }) => runOffThread('factorial', args as number[]),
-  matmul: (args, { runOffThread }) => runOffThread('matmul', args as number[]),
+export type CheckedTask = (args: unknown[], context: TaskContext) => Promise<unknown>;
+
+/** Binds an implementation to its schema: the arguments are checked, then passed on typed. */
+function checked<Schema extends z.ZodType<unknown[]>>(
+  schema: Schema,
+  implementation: TaskImplementation<z.infer<Schema>>,
+): CheckedTask {
+  return async (args, context) => {
+    const parsed = schema.safeParse(args);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new Error(`invalid args${issue ? ` at ${['args', ...issue.path].join('.')}: ${issue.message}` : ''}`);
+    }
+    return implementation(parsed.data, context);
+  };
+}
+
+export const TASK_IMPLEMENTATIONS: Record<NodeTaskName, CheckedTask> = {
+  long_task: checked(NODE_TASKS.long_task.args, longTask),
+  add: checked(NODE_TASKS.add.args, async ([x, y]) => x + y),
+  factorial: checked(NODE_TASKS.factorial.args, (args, { runOffThread }) => runOffThread('factorial', args)),
+  matmul: checked(NODE_TASKS.matmul.args, (args, { runOffThread }) => runOffThread('matmul', args)),
 };
+
+/** Runs task `name` on `args` after checking them against its schema (an Error says which and why). */
+export function runTask(name: NodeTaskName, args: unknown[], context: TaskContext): Promise<unknown> {
+  return TASK_IMPLEMENTATIONS[name](args, context);
+}
 
 export type { TaskContext, TaskImplementation } from './types.js';

@@ -1,6 +1,6 @@
 import type { CpuTaskName } from './cpu-thread.js';
 
-/** What a Node task implementation receives and returns. */
+/** What a Node task implementation receives besides its arguments. */
 export interface TaskContext {
   /** Records PROGRESS (current of total, with a message); resolves once written. */
   progress(current: number, total: number, status: string): Promise<void>;
@@ -14,5 +14,5 @@ export interface TaskContext {
   longTaskStepMs: number;
 }
 
-/** Arguments arrive already validated against the task's schema in shared/src/tasks.ts. */
-export type TaskImplementation = (args: unknown[], context: TaskContext) => Promise<unknown>;
+/** A task's implementation, typed by its argument schema in shared/src/tasks.ts. */
+export type TaskImplementation<Args> = (args: Args, context: TaskContext) => Promise<unknown>;
