@@ -1,24 +1,40 @@
 # Configuration from environment variables, read and validated once at start-up, in the style of
 # shared/src/config.ts: every bad variable is named with what it must be, and main.R exits with
-# status 2. REDIS_URL is never echoed, since it may hold a password.
+# status 2. REDIS_URL and R_SERVICE_TOKEN are never echoed, since they hold secrets. config_defaults
+# is the one list of the variables the R service reads (tests/deploy reads it too).
 
 config_defaults <- c(
   REDIS_URL = "redis://127.0.0.1:6379", # rediss:// for TLS (needs redux), redis://:password@host:port/db
   KEY_PREFIX = "switchyard", # prefix of every Redis key (shared/src/keys.ts)
   RESULT_TTL_SECONDS = "86400", # how long a status record is kept after its last write
   LOG_LEVEL = "info", # least severe level logged: debug, info, warn or error
-  HOST = "0.0.0.0", # interface the HTTP server listens on
+  HOST = "0.0.0.0", # interface the HTTP server listens on; beyond loopback R_SERVICE_TOKEN is required
   PORT = "8000", # port the HTTP server listens on
-  MAX_CONCURRENT_TASKS = "4", # running children at most; one more task gets 429 worker_busy
+  QUEUES = "default", # the R queues this service takes tasks from, comma-separated, in order of preference
+  MAX_CONCURRENT_TASKS = "4", # R children at once; tasks beyond it wait in their queue
+  LEASE_MS = "30000", # a taken task's lease, renewed every third of it while its child runs
+  MAX_DELIVERIES = "20", # a task delivered this often without finishing (its worker keeps dying) is given up
+  MAX_QUEUE_LENGTH = "0", # most tasks one queue may hold waiting or delayed; beyond it 429 queue_full; 0: no bound
   LONG_TASK_STEP_MS = "1000", # length of one long_task step
-  SHUTDOWN_GRACE_MS = "25000", # on SIGTERM/SIGINT, how long running tasks may still run
-  HEARTBEAT_TTL_SECONDS = "15", # life of a held task's heartbeat key; refreshed every third of it
-  REDIS_RETRY_SECONDS = "30" # how long a task's child waits for Redis to come back before abandoning the task; 0: not at all
+  SHUTDOWN_GRACE_MS = "25000", # on SIGTERM/SIGINT, how long running tasks may still run before they are handed back
+  REDIS_RETRY_SECONDS = "30", # how long a task's child waits for Redis to come back before abandoning its attempt; 0: not at all
+  R_SERVICE_TOKEN = "", # when set, every route but GET /health needs Authorization: Bearer <token>
+  R_WORKER_CACHE_DIR = "", # where the compiled SIGTERM handler is cached; empty: the user cache dir
+  SWITCHYARD_SHARED_DIR = "" # the repository's shared/ (contracts and Lua scripts); empty: beside r-worker/
 )
 
-secret_variables <- c("REDIS_URL")
+secret_variables <- c("REDIS_URL", "R_SERVICE_TOKEN")
 
-read_config <- function(env = Sys.getenv(names(config_defaults), unset = NA)) {
+# Addresses that only this machine can reach: listening there needs no token.
+loopback_hosts <- c("127.0.0.1", "::1", "localhost")
+
+service_token_pattern <- "^[\x21-\x7e]{32,256}$"
+
+read_config_env <- function() {
+  Sys.getenv(names(config_defaults), unset = NA)
+}
+
+read_config <- function(env = read_config_env()) {
   env <- as.list(env)
   value <- function(name) {
     got <- env[[name]]
@@ -51,12 +67,23 @@ read_config <- function(env = Sys.getenv(names(config_defaults), unset = NA)) {
     complain("REDIS_URL", "uses rediss:// (TLS), which needs the redux R package, and redux is not installed")
   }
   key_prefix <- value("KEY_PREFIX")
-  if (!grepl(key_prefix_pattern, key_prefix)) {
+  if (!grepl(shared_rules()$key_prefix_pattern, key_prefix)) {
     complain("KEY_PREFIX", "must be 1-64 letters, digits, '_', '.' or '-'")
   }
   host <- value("HOST")
   if (!nzchar(host)) {
     complain("HOST", "must not be empty")
+  }
+  queues <- tryCatch(parse_queue_list(value("QUEUES")), error = function(e) complain("QUEUES", conditionMessage(e)))
+  token <- env[["R_SERVICE_TOKEN"]]
+  token <- if (is.null(token) || is.na(token)) "" else token
+  if (nzchar(token) && !grepl(service_token_pattern, token, perl = TRUE)) {
+    complain("R_SERVICE_TOKEN", "must be 32-256 printable characters without spaces")
+  } else if (!nzchar(token) && nzchar(host) && !host %in% loopback_hosts) {
+    problems <- c(problems, sprintf(
+      "  HOST is %s, beyond loopback, and R_SERVICE_TOKEN is not set: anyone who can reach the port could hand tasks to this service. Set R_SERVICE_TOKEN (the gateway's) or listen on 127.0.0.1",
+      host
+    ))
   }
   config <- list(
     redis_url = redis_url,
@@ -65,16 +92,33 @@ read_config <- function(env = Sys.getenv(names(config_defaults), unset = NA)) {
     log_level = one_of("LOG_LEVEL", names(log_severity)),
     host = host,
     port = whole_number("PORT", 1, 65535),
+    queues = queues,
     max_concurrent_tasks = whole_number("MAX_CONCURRENT_TASKS", 1, 256),
+    lease_ms = whole_number("LEASE_MS", 500, 3600000),
+    max_deliveries = whole_number("MAX_DELIVERIES", 1, 1000),
+    max_queue_length = whole_number("MAX_QUEUE_LENGTH", 0, 100000000),
     long_task_step_ms = whole_number("LONG_TASK_STEP_MS", 0, 60000),
     shutdown_grace_ms = whole_number("SHUTDOWN_GRACE_MS", 0, 3600000),
-    heartbeat_ttl_seconds = whole_number("HEARTBEAT_TTL_SECONDS", 3, 300),
-    redis_retry_seconds = whole_number("REDIS_RETRY_SECONDS", 0, 600)
+    redis_retry_seconds = whole_number("REDIS_RETRY_SECONDS", 0, 600),
+    service_token = token,
+    cache_dir = value("R_WORKER_CACHE_DIR")
   )
   if (length(problems) > 0) {
     stop(config_error(paste(c("Invalid configuration:", problems), collapse = "\n")))
   }
   config
+}
+
+# QUEUES (parseQueueList in shared/src/routing.ts): names separated by commas, in order of
+# preference, no repeats. Raises an error whose message says what must be true.
+parse_queue_list <- function(text) {
+  names <- trimws(strsplit(text, ",", fixed = TRUE)[[1]])
+  names <- names[nzchar(names)]
+  if (length(names) == 0) stop("must name at least one queue", call. = FALSE)
+  bad <- names[!vapply(names, is_queue_name, logical(1))]
+  if (length(bad) > 0) stop(sprintf("each queue name %s (got \"%s\")", shared_rules()$queue_name_rule, bad[[1]]), call. = FALSE)
+  if (anyDuplicated(names)) stop("must not name a queue twice", call. = FALSE)
+  names
 }
 
 config_error <- function(message) {

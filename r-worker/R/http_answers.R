@@ -1,19 +1,12 @@
 # The answers of the HTTP API. Errors are shaped exactly like the gateway's (shared/src/errors.ts):
 # {"error": {"code": "...", "message": "...", "fields": [{"field": "args.0", "message": "must be ..."}]}}.
-# The codes and their statuses are the gateway's; tests/testthat/test-http_answers.R fails if this
-# table drifts from HTTP_STATUS_BY_CODE.
+# The codes and their statuses are the gateway's table (rules.json http_status_by_code).
 
-http_status_by_code <- c(
-  invalid_json = 400L,
-  validation_failed = 422L,
-  route_not_found = 404L,
-  task_not_found = 404L,
-  task_exists = 409L,
-  task_finished = 409L,
-  worker_busy = 429L,
-  redis_unavailable = 503L,
-  internal = 500L
-)
+http_status_of <- function(code) {
+  status <- shared_rules()$http_status_by_code[[code]]
+  if (is.null(status)) stop(sprintf("unknown error code '%s'", code), call. = FALSE)
+  as.integer(status)
+}
 
 # An answer for the plumber layer: status, a body to send as JSON, extra headers.
 http_answer <- function(status, body, headers = list()) {
@@ -21,14 +14,12 @@ http_answer <- function(status, body, headers = list()) {
 }
 
 http_error <- function(code, message, fields = NULL, headers = list()) {
-  if (!code %in% names(http_status_by_code)) {
-    stop(sprintf("unknown error code '%s'", code), call. = FALSE)
-  }
+  status <- http_status_of(code)
   error <- list(code = code, message = message)
   if (!is.null(fields)) {
     error$fields <- fields
   }
-  http_answer(http_status_by_code[[code]], list(error = error), headers)
+  http_answer(status, list(error = error), headers)
 }
 
 http_answer_json <- function(answer) {

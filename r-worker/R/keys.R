@@ -1,12 +1,20 @@
-# The Redis key layout, as shared/src/keys.ts builds it. The R worker writes task records, the
-# heartbeats of the tasks it holds, the request each task was accepted with and the R dead-letter
-# list; tests/testthat/test-keys.R checks every one against shared/contracts/key-layout.json.
+# The Redis key layout, built from the templates of shared/contracts/key-layout.json (generated from
+# shared/src/keys.ts): no key string is written by hand in R. Every key of one queue shares the hash
+# tag `{<kind>:<queue>}`; a task's record and job hash live with its queue, and the locator says
+# which queue that is. tests/testthat/test-keys.R checks the result against the contract's example.
 
-# A prefix may not contain the separator, so keys of two deployments can never collide.
-key_prefix_pattern <- "^[A-Za-z0-9_.-]{1,64}$"
+fill_key_template <- function(template, values) {
+  for (name in names(values)) template <- gsub(sprintf("<%s>", name), values[[name]], template, fixed = TRUE)
+  if (grepl("<[a-z_]+>", template)) stop(sprintf("key template %s needs more values", template), call. = FALSE)
+  template
+}
 
-new_key_layout <- function(prefix) {
-  if (!is.character(prefix) || length(prefix) != 1 || !grepl(key_prefix_pattern, prefix)) {
+is_queue_name <- function(name) {
+  is.character(name) && length(name) == 1 && !is.na(name) && grepl(shared_rules()$queue_name_pattern, name)
+}
+
+new_key_layout <- function(prefix, templates = contracts()$key_layout$templates) {
+  if (!is.character(prefix) || length(prefix) != 1 || is.na(prefix) || !grepl(shared_rules()$key_prefix_pattern, prefix)) {
     stop(
       sprintf(
         "key prefix must be 1-64 characters of letters, digits, '_', '.' or '-' (got %s)",
@@ -15,17 +23,40 @@ new_key_layout <- function(prefix) {
       call. = FALSE
     )
   }
+  key <- function(name, ...) fill_key_template(templates[[name]], c(list(prefix = prefix), list(...)))
+  queues <- new.env(parent = emptyenv())
+
+  # The keys of queue `name` of worker kind `kind` (QueueKeys in keys.ts), made once per queue.
+  queue <- function(kind, name) {
+    id <- paste0(kind, ":", name)
+    known <- get0(id, envir = queues, inherits = FALSE)
+    if (!is.null(known)) {
+      return(known)
+    }
+    if (!is_queue_name(name)) {
+      stop(sprintf("queue name %s (got %s)", shared_rules()$queue_name_rule, jsonlite::toJSON(name, auto_unbox = TRUE)), call. = FALSE)
+    }
+    of <- function(template) key(template, kind = kind, queue = name)
+    keys <- list(
+      kind = kind, name = name, id = id,
+      wait = of("wait"), delayed = of("delayed"), leases = of("leases"), dead = of("dead"),
+      paused = of("paused"), seq = of("seq"), marker = of("marker"),
+      task = function(task_id) key("task", kind = kind, queue = name, task_id = task_id),
+      job = function(task_id) key("job", kind = kind, queue = name, task_id = task_id),
+      job_prefix = of("jobPrefix")
+    )
+    assign(id, keys, envir = queues)
+    keys
+  }
+
   list(
     prefix = prefix,
-    # STRING: the MessagePack status record of one task; expires RESULT_TTL_SECONDS after its last write.
-    task = function(task_id) paste0(prefix, ":task:", task_id),
-    # STRING with a TTL (HEARTBEAT_TTL_SECONDS): present while the R service that accepted the task is
-    # alive and the task is not finished. A non-terminal R record without it belongs to a dead service.
-    r_heartbeat = function(task_id) paste0(prefix, ":r:heartbeat:", task_id),
-    # LIST: R task ids given up as FAILURE (dead letters), newest first; an operator can requeue them.
-    r_dead = paste0(prefix, ":r:dead"),
-    # STRING (JSON): the request a task was accepted with ({task, args, options?}), expiring with its
-    # record, so a dead letter can run again.
-    r_request = function(task_id) paste0(prefix, ":r:request:", task_id)
+    queue = queue,
+    locator = function(task_id) key("locator", task_id = task_id),
+    queue_set = key("queueSet"),
+    worker_set = key("workerSet"),
+    worker = function(worker_id) key("worker", worker_id = worker_id),
+    cancel_channel = function(kind) key("cancelChannel", kind = kind),
+    wake_channel = function(kind) key("wakeChannel", kind = kind)
   )
 }

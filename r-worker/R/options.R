@@ -1,16 +1,17 @@
 # Delivery options of POST /tasks (`options`): the rules and messages of TaskOptionsRequest in
-# shared/src/options.ts, resolution against the task's defaults (resolveOptions) and the retry
-# backoff (backoffDelayMs). The gateway checks the same rules first; tests/testthat/test-options.R and
-# tests/r-worker/options.test.ts fail when the R rules drift from the TypeScript ones.
+# shared/src/options.ts (limits from rules.json), resolution against the task's defaults
+# (resolveOptions) and the retry backoff (backoffDelayMs). The gateway checks the same rules first;
+# tests/testthat/test-options.R and tests/r-worker/options.test.ts fail when the R rules drift.
+#
+# As zod does, the rules across fields (countdown with eta, eta at most 30 days ahead, soft limit
+# within the hard one) are checked only when no field had a value of the wrong kind (a wrong type, a
+# fraction where a whole number belongs, an unknown backoff type): an out-of-range value or an
+# unknown field does not stop them.
 
-option_limits <- list(
-  max_attempts = 10,
-  max_backoff_ms = 3600000,
-  max_time_limit_ms = 86400000,
-  max_expires_seconds = 30 * 86400
-)
+# OPTION_LIMITS of options.ts, from rules.json (option_limits).
+option_limit <- function(name) shared_rules()$option_limits[[name]]
 
-option_fields <- c("max_attempts", "backoff", "soft_time_limit_ms", "time_limit_ms", "expires")
+option_fields <- c("max_attempts", "backoff", "soft_time_limit_ms", "time_limit_ms", "expires", "priority", "countdown", "eta")
 backoff_fields <- c("type", "delay_ms", "jitter")
 
 # zod's z.iso.datetime({ offset: true }): a real calendar date (leap days included), `T`, seconds
@@ -23,39 +24,87 @@ iso_datetime_pattern <- paste0(
 )
 expires_rule <- "must be an ISO 8601 date-time or a number of seconds"
 
-# Checks the `options` object of a request, adding every problem to `problems` with its field
+eta_rule <- "must be an ISO 8601 date-time"
+
+# Checks the `options` object of a submission, adding every problem to `problems` with its field
 # ("options.backoff.delay_ms"), in the order zod reports them. Returns the options as given (jitter
-# defaulted to true), or NULL when any is wrong.
-validate_task_options <- function(options, problems) {
+# defaulted to true), or NULL when any is wrong. `now`: seconds since the epoch (for eta's bound).
+validate_task_options <- function(options, problems, now = Sys.time()) {
   if (!is_json_object(options)) {
     problems$add("options", "must be an object")
     return(NULL)
   }
   before <- problems$count()
+  wrong_kind <- FALSE # a problem after which zod skips the rules across fields
   whole <- function(name, min, max) {
     if (!has_field(options, name)) {
       return(NULL)
     }
     value <- options[[name]]
     if (!is_whole_number_between(value, min, max)) {
+      if (!is_json_number(value) || !is.finite(value) || value != trunc(value)) wrong_kind <<- TRUE
       problems$add(paste0("options.", name), sprintf("must be a whole number between %s and %s", format_whole(min), format_whole(max)))
       return(NULL)
     }
     as.numeric(value)
   }
   checked <- list()
-  checked["max_attempts"] <- list(whole("max_attempts", 1, option_limits$max_attempts))
-  if (has_field(options, "backoff")) checked["backoff"] <- list(check_backoff(options$backoff, problems))
-  checked["soft_time_limit_ms"] <- list(whole("soft_time_limit_ms", 1, option_limits$max_time_limit_ms))
-  checked["time_limit_ms"] <- list(whole("time_limit_ms", 1, option_limits$max_time_limit_ms))
-  if (has_field(options, "expires")) checked["expires"] <- list(check_expires(options$expires, problems))
+  checked["max_attempts"] <- list(whole("max_attempts", 1, option_limit("maxAttempts")))
+  if (has_field(options, "backoff")) {
+    backoff <- check_backoff(options$backoff, problems)
+    if (isTRUE(attr(backoff, "wrong_kind"))) wrong_kind <- TRUE
+    attr(backoff, "wrong_kind") <- NULL
+    checked["backoff"] <- list(backoff)
+  }
+  checked["soft_time_limit_ms"] <- list(whole("soft_time_limit_ms", 1, option_limit("maxTimeLimitMs")))
+  checked["time_limit_ms"] <- list(whole("time_limit_ms", 1, option_limit("maxTimeLimitMs")))
+  if (has_field(options, "expires")) {
+    if (!is_json_string(options$expires) && !is_json_number(options$expires)) wrong_kind <- TRUE
+    checked["expires"] <- list(check_expires(options$expires, problems))
+  }
+  checked["priority"] <- list(whole("priority", option_limit("minPriority"), option_limit("maxPriority")))
+  if (has_field(options, "countdown")) {
+    countdown <- options$countdown
+    field <- "options.countdown"
+    if (!is_json_number(countdown) || !is.finite(countdown)) {
+      wrong_kind <- TRUE
+      problems$add(field, "must be a number of seconds")
+    } else if (countdown < 0) {
+      problems$add(field, "must be at least 0")
+    } else if (countdown > option_limit("maxDelaySeconds")) {
+      problems$add(field, sprintf("must be at most %s", format_whole(option_limit("maxDelaySeconds"))))
+    } else {
+      checked["countdown"] <- list(as.numeric(countdown))
+    }
+  }
+  eta_valid <- FALSE
+  if (has_field(options, "eta")) {
+    eta <- options$eta
+    if (!is_json_string(eta)) {
+      wrong_kind <- TRUE
+      problems$add("options.eta", eta_rule)
+    } else if (!grepl(iso_datetime_pattern, eta, perl = TRUE)) {
+      problems$add("options.eta", eta_rule)
+    } else {
+      eta_valid <- TRUE
+      checked["eta"] <- list(eta)
+    }
+  }
   for (extra in setdiff(names(options), option_fields)) {
     problems$add(paste0("options.", extra), "is not an allowed field")
   }
-  soft <- options$soft_time_limit_ms
-  hard <- options$time_limit_ms
-  if (is_json_number(soft) && is_json_number(hard) && is.finite(soft) && is.finite(hard) && soft > hard) {
-    problems$add("options.soft_time_limit_ms", "must not be longer than time_limit_ms")
+  if (!wrong_kind) {
+    if (has_field(options, "countdown") && has_field(options, "eta")) {
+      problems$add("options.countdown", "must not be given together with eta")
+    }
+    if (eta_valid && parse_iso_datetime(options$eta) > as.numeric(now) + option_limit("maxDelaySeconds")) {
+      problems$add("options.eta", "must be at most 30 days ahead")
+    }
+    soft <- options$soft_time_limit_ms
+    hard <- options$time_limit_ms
+    if (is_json_number(soft) && is_json_number(hard) && soft > hard) {
+      problems$add("options.soft_time_limit_ms", "must not be longer than time_limit_ms")
+    }
   }
   if (problems$count() > before) {
     return(NULL)
@@ -65,24 +114,32 @@ validate_task_options <- function(options, problems) {
 
 check_backoff <- function(backoff, problems) {
   if (!is_json_object(backoff)) {
-    return(problems$add("options.backoff", "must be an object"))
+    problems$add("options.backoff", "must be an object")
+    return(structure(list(), wrong_kind = TRUE))
   }
+  wrong_kind <- FALSE
   if (!is_json_string(backoff$type) || !backoff$type %in% c("fixed", "exponential")) {
+    wrong_kind <- TRUE
     problems$add("options.backoff.type", "must be fixed or exponential")
   }
+  max_backoff <- option_limit("maxBackoffMs")
   if (!has_field(backoff, "delay_ms")) {
+    wrong_kind <- TRUE
     problems$add("options.backoff.delay_ms", "is required")
-  } else if (!is_whole_number_between(backoff$delay_ms, 0, option_limits$max_backoff_ms)) {
-    problems$add("options.backoff.delay_ms", sprintf("must be a whole number between 0 and %s", format_whole(option_limits$max_backoff_ms)))
+  } else if (!is_whole_number_between(backoff$delay_ms, 0, max_backoff)) {
+    delay <- backoff$delay_ms
+    if (!is_json_number(delay) || !is.finite(delay) || delay != trunc(delay)) wrong_kind <- TRUE
+    problems$add("options.backoff.delay_ms", sprintf("must be a whole number between 0 and %s", format_whole(max_backoff)))
   }
   jitter <- if (has_field(backoff, "jitter")) backoff$jitter else TRUE
   if (!(is.logical(jitter) && length(jitter) == 1 && !is.na(jitter))) {
+    wrong_kind <- TRUE
     problems$add("options.backoff.jitter", "must be true or false")
   }
   for (extra in setdiff(names(backoff), backoff_fields)) {
     problems$add(paste0("options.backoff.", extra), "is not an allowed field")
   }
-  list(type = backoff$type, delay_ms = as.numeric(backoff$delay_ms), jitter = jitter)
+  structure(list(type = backoff$type, delay_ms = as.numeric(backoff$delay_ms), jitter = jitter), wrong_kind = wrong_kind)
 }
 
 # A date-time (kept as given) or a number of seconds from now.
@@ -93,8 +150,8 @@ check_expires <- function(expires, problems) {
   } else if (is_json_number(expires) && !is.na(expires)) {
     if (expires <= 0) {
       problems$add(field, "must be greater than 0")
-    } else if (expires > option_limits$max_expires_seconds) {
-      problems$add(field, sprintf("must be at most %s", format_whole(option_limits$max_expires_seconds)))
+    } else if (expires > option_limit("maxExpiresSeconds")) {
+      problems$add(field, sprintf("must be at most %s", format_whole(option_limit("maxExpiresSeconds"))))
     }
   } else {
     problems$add(field, expires_rule)
@@ -108,9 +165,11 @@ is_whole_number_between <- function(value, min, max) {
 
 `%or%` <- function(value, fallback) if (is.null(value)) fallback else value
 
-# What a task runs with, every option resolved (TaskOptions): max_attempts, backoff,
-# soft_time_limit_ms and time_limit_ms (NULL: none), expires_at (an ISO timestamp, or NULL).
+# What a task runs with, every option resolved (TaskOptions), in TypeScript's field order:
+# max_attempts, backoff, soft_time_limit_ms and time_limit_ms (NULL: none), expires_at (an ISO
+# timestamp, or NULL), priority (0-9), eta (an ISO timestamp from eta, or from a countdown > 0; NULL).
 resolve_task_options <- function(defaults, requested = list(), now = Sys.time()) {
+  now_ms <- floor(as.numeric(now) * 1000) # Date.now(): whole milliseconds
   expires <- requested$expires
   expires_at <- if (is.null(expires)) {
     NULL
@@ -118,14 +177,24 @@ resolve_task_options <- function(defaults, requested = list(), now = Sys.time())
     format_iso_time(parse_iso_datetime(expires))
   } else {
     # As JavaScript's new Date(ms) does: whole milliseconds, the fraction cut off.
-    format_iso_time(floor(as.numeric(now) * 1000 + expires * 1000) / 1000)
+    format_iso_time(floor(now_ms + expires * 1000) / 1000)
   }
+  eta <- if (!is.null(requested$eta)) {
+    format_iso_time(parse_iso_datetime(requested$eta))
+  } else if (!is.null(requested$countdown) && requested$countdown > 0) {
+    format_iso_time((now_ms + floor(requested$countdown * 1000 + 0.5)) / 1000) # Math.round
+  } else {
+    NULL
+  }
+  backoff <- requested$backoff %or% defaults$backoff
   list(
     max_attempts = as.integer(requested$max_attempts %or% defaults$max_attempts),
-    backoff = requested$backoff %or% defaults$backoff,
+    backoff = list(type = backoff$type, delay_ms = backoff$delay_ms, jitter = isTRUE(backoff$jitter)),
     soft_time_limit_ms = requested$soft_time_limit_ms %or% defaults$soft_time_limit_ms,
     time_limit_ms = requested$time_limit_ms %or% defaults$time_limit_ms,
-    expires_at = expires_at
+    expires_at = expires_at,
+    priority = as.integer(requested$priority %or% option_limit("defaultPriority")),
+    eta = eta
   )
 }
 
@@ -152,7 +221,7 @@ parse_iso_datetime <- function(text) {
 # exponential doubles it on each further retry; with jitter, uniform in [delay/2, delay].
 backoff_delay_ms <- function(backoff, retry, random = stats::runif) {
   base <- if (identical(backoff$type, "fixed")) backoff$delay_ms else backoff$delay_ms * 2^max(0, retry - 1)
-  capped <- min(base, option_limits$max_backoff_ms)
+  capped <- min(base, option_limit("maxBackoffMs"))
   delay <- if (isTRUE(backoff$jitter)) capped / 2 + random(1) * capped / 2 else capped
   floor(delay + 0.5) # Math.round
 }

@@ -1,200 +1,139 @@
 # The worker service behind the HTTP endpoints, built from its dependencies so tests can run it
-# in-process (no port): accepting tasks, cancelling them, requeueing dead letters (requeue.R), health,
-# the upkeep loop and shutdown. plumber.R only turns HTTP requests into these calls and the answers
-# back into HTTP; the tasks the service holds are looked after by supervisor.R.
+# in-process (no port): accepting a submission into its queue (enqueue-6: record, job and queue entry
+# in one step), health, the upkeep loop and shutdown. plumber.R only turns HTTP requests into these
+# calls and the answers back into HTTP; the tasks are claimed and run by the supervisor
+# (supervisor.R), which never refuses a submission for lack of a free child.
 
-# Seconds a caller is asked to wait after 429 worker_busy.
-busy_retry_after_seconds <- 1
-
-worker_busy_answer <- function(max_concurrent_tasks) {
-  http_error(
-    "worker_busy",
-    sprintf("The R worker is already running its limit of %d tasks; retry later", max_concurrent_tasks),
-    headers = list(`Retry-After` = as.character(busy_retry_after_seconds))
-  )
-}
+queue_full_retry_after_seconds <- 1
 
 accepted_answer <- function(task_id) {
   http_answer(202L, list(task_id = task_id, status = "created"))
 }
 
-# What a valid request (validate_task_request) runs as: its options resolved at `now`, and its first
-# record: PENDING, or REVOKED at once when `expires` has passed. A requeued task's first record says so
-# and keeps the created_at of the record it replaces.
-plan_task_run <- function(tasks, request, now = Sys.time(), requeued_from = NULL) {
-  options <- resolve_task_options(tasks[[request$task]]$defaults, request$options, now = now)
-  total <- tasks[[request$task]]$steps(request$args)
-  record <- new_pending_record(request$task_id, request$task, request$args, total, options$max_attempts, options$expires_at)
-  if (!is.null(requeued_from)) {
-    record <- update_record(record, status = requeued_status, created_at = requeued_from$created_at)
-  }
-  expired <- !is.null(options$expires_at) && parse_iso_datetime(options$expires_at) <= as.numeric(now)
-  if (expired) {
-    record <- mark_revoked(record, expired_status(options$expires_at), now = record$updated_at)
-  }
-  list(options = options, record = record, expired = expired)
+# What a valid submission (validate_submission) is stored as: its options resolved at `now`, its
+# PENDING record and its payload (the job hash's MessagePack map {task, args, created_at, options}).
+plan_submission <- function(submission, now = Sys.time()) {
+  options <- resolve_task_options(task_defaults(submission$task), submission$options, now = now)
+  created_at <- format_iso_time(floor(as.numeric(now) * 1000) / 1000)
+  record <- mark_pending(
+    list(task_id = submission$task_id, worker = "r", queue = submission$queue, task = submission$task, args = submission$args, options = options),
+    now = created_at
+  )
+  payload <- list(task = submission$task, args = submission$args, created_at = created_at, options = options)
+  list(options = options, record = record, payload = payload)
 }
 
-new_service <- function(config, redis, logger, keys = new_key_layout(config$key_prefix), start_child = NULL, tasks = r_tasks) {
-  supervisor <- new_supervisor(config, redis, keys, logger, start_child = start_child, tasks = tasks)
+# `deps`: redis, scripts, keys, logger, subscriber (or NULL), and for tests start_child, tasks, identity.
+new_service <- function(config, deps) {
+  logger <- deps$logger
+  supervisor <- new_supervisor(config, deps)
+  queues <- supervisor$queues
   watching <- FALSE
 
   submit_task <- function(body_raw) {
-    validated <- validate_task_request(body_raw)
+    validated <- validate_submission(body_raw)
     if (!is.null(validated$error)) {
       logger$debug("task rejected", code = validated$error$body$error$code)
       return(validated$error)
     }
-    request <- validated$request
-    task_id <- request$task_id
-    supervisor$upkeep()
-    plan <- plan_task_run(tasks, request)
-    options <- plan$options
-    if (!plan$expired && supervisor$running_count() >= config$max_concurrent_tasks) {
-      logger$warn("task refused: worker busy", task_id = task_id, running = supervisor$running_count())
-      return(worker_busy_answer(config$max_concurrent_tasks))
-    }
-    created <- tryCatch(
-      create_record(
-        redis, keys, plan$record, config$result_ttl_seconds, config$heartbeat_ttl_seconds,
-        stored_request_json(request$given)
-      ),
-      redis_error = function(e) e
-    )
-    if (inherits(created, "redis_error")) {
-      logger$error("task refused: Redis unavailable", task_id = task_id, error = conditionMessage(created))
-      return(http_error("redis_unavailable", "Redis cannot be reached; the task was not accepted"))
-    }
-    if (!created) {
-      return(http_error("task_exists", sprintf("A task with id %s already exists", task_id)))
-    }
-    if (plan$expired) {
-      logger$warn("task revoked: expired before it started", task_id = task_id, expires_at = options$expires_at)
-      return(accepted_answer(task_id))
-    }
-    pid <- tryCatch(supervisor$hold(plan$record, request$args, options), error = function(e) e)
-    if (inherits(pid, "error")) {
-      logger$error("task could not be started", task_id = task_id, error = conditionMessage(pid))
-      try(redis$command(list("DEL", keys$task(task_id), keys$r_heartbeat(task_id), keys$r_request(task_id))), silent = TRUE)
-      return(http_error("internal", "The R worker could not start the task"))
-    }
-    logger$info(
-      "task accepted",
-      task_id = task_id, task = request$task, pid = pid, max_attempts = options$max_attempts,
-      soft_time_limit_ms = options$soft_time_limit_ms, time_limit_ms = options$time_limit_ms,
-      expires_at = options$expires_at
-    )
-    accepted_answer(task_id)
-  }
-
-  requeue_task <- new_requeue(config, redis, keys, supervisor, logger, tasks = tasks)
-
-  cancel_task <- function(task_id) {
-    invalid <- validate_task_id(task_id)
-    if (!is.null(invalid)) {
-      return(invalid)
-    }
-    unavailable <- function(e) {
-      logger$error("cancel: Redis unavailable", task_id = task_id, error = conditionMessage(e))
-      http_error("redis_unavailable", "Redis cannot be reached; the cancellation could not be recorded")
-    }
+    submission <- validated$submission
+    task_id <- submission$task_id
+    plan <- plan_submission(submission)
     outcome <- tryCatch(
-      {
-        supervisor$upkeep()
-        supervisor$cancel(task_id)
-      },
+      queues$enqueue(plan$record, plan$payload, max_length = config$max_queue_length),
       redis_error = function(e) e
     )
     if (inherits(outcome, "redis_error")) {
-      return(unavailable(outcome))
+      logger$error("task refused: Redis unavailable", task_id = task_id, error = conditionMessage(outcome))
+      return(http_error("redis_unavailable", "Redis cannot be reached; the task was not accepted"))
     }
-    if (outcome == "revoked") {
-      return(http_answer(200L, list(task_id = task_id, state = "REVOKED")))
+    if (outcome == "task_exists") {
+      return(http_error("task_exists", sprintf("A task with id %s already exists", task_id)))
     }
-    record <- tryCatch(read_record(redis, keys, task_id), redis_error = function(e) e)
-    if (inherits(record, "redis_error")) {
-      return(unavailable(record))
-    }
-    if (is_terminal_record(record)) {
+    if (outcome == "queue_full") {
+      logger$warn("task refused: queue full", task_id = task_id, queue = submission$queue, max_queue_length = config$max_queue_length)
       return(http_error(
-        "task_finished",
-        sprintf("Task %s has already finished (%s): there is nothing to cancel", task_id, record$state)
+        "queue_full",
+        sprintf("The R queue %s holds MAX_QUEUE_LENGTH (%s) tasks already; retry later", submission$queue, format_whole(config$max_queue_length)),
+        headers = list(`Retry-After` = as.character(queue_full_retry_after_seconds))
       ))
     }
-    if (is.null(record)) {
-      return(http_error("task_not_found", sprintf("No task with id %s (it never existed, or its record expired)", task_id)))
-    }
-    http_error("task_not_found", sprintf("Task %s is not held by this R service (its record is %s)", task_id, record$state))
+    options <- plan$options
+    logger$info(
+      "task accepted",
+      task_id = task_id, task = submission$task, queue = submission$queue, priority = options$priority,
+      eta = options$eta, max_attempts = options$max_attempts, expires_at = options$expires_at
+    )
+    supervisor$wake(submission$queue)
+    if (watching) later::later(run_upkeep, 0)
+    accepted_answer(task_id)
   }
 
   health <- function() {
-    tryCatch(supervisor$upkeep(), redis_error = function(e) NULL)
-    pong <- tryCatch(redis$command(list("PING"), idempotent = TRUE), error = function(e) e)
+    pong <- tryCatch(deps$redis$command(list("PING"), idempotent = TRUE), error = function(e) e)
     if (inherits(pong, "error")) {
       logger$warn("health: Redis unavailable", error = conditionMessage(pong))
       return(http_error("redis_unavailable", "Redis does not answer PING"))
     }
-    http_answer(200L, list(status = "ok", running = supervisor$running_count(), max = config$max_concurrent_tasks))
+    http_answer(200L, list(
+      status = "ok", worker_id = supervisor$identity$id, queues = I(config$queues),
+      running = supervisor$running_count(), max = config$max_concurrent_tasks
+    ))
   }
 
-  # Runs the supervisor's upkeep from the event loop until stop_watching(): every `interval` seconds,
-  # or sooner when a time limit, a retry or a heartbeat is due.
-  start_watching <- function(interval = 0.25) {
+  run_upkeep <- function() {
+    tryCatch(supervisor$upkeep(), error = function(e) logger$error("upkeep failed", error = conditionMessage(e)))
+  }
+
+  # Runs the supervisor's upkeep from the event loop until stop_watching(): every `interval` seconds
+  # (a cheap look at the children's pipes and the subscription; Redis only when something is due).
+  start_watching <- function(interval = 0.02) {
     watching <<- TRUE
     tick <- function() {
       if (!watching) {
         return(invisible(NULL))
       }
-      tryCatch(supervisor$upkeep(), error = function(e) {
-        logger$error("upkeep failed", error = conditionMessage(e))
-      })
+      run_upkeep()
       later::later(tick, max(0.005, min(interval, supervisor$next_wake())))
     }
-    later::later(tick, interval)
+    later::later(tick, 0)
   }
 
   stop_watching <- function() {
     watching <<- FALSE
   }
 
-  # After the HTTP server has stopped: tasks waiting for a retry are failed; running tasks get
-  # `grace_ms` to finish (their time limits and heartbeats still kept); the rest are killed and marked
-  # FAILURE. A second interrupt (SIGINT/SIGTERM) during the wait cuts it short.
-  shutdown <- function(grace_ms = config$shutdown_grace_ms, poll_seconds = 0.05) {
+  # After the HTTP server has stopped: no more claims; running tasks get `grace_ms` to finish (their
+  # time limits and leases still kept); the rest are killed and handed back to their queue. A second
+  # interrupt (SIGINT/SIGTERM) during the wait cuts it short.
+  shutdown <- function(grace_ms = config$shutdown_grace_ms, poll_seconds = 0.02) {
     stop_watching()
-    upkeep <- function() {
-      tryCatch(supervisor$upkeep(), error = function(e) logger$error("upkeep failed", error = conditionMessage(e)))
-    }
-    deadline <- Sys.time() + grace_ms / 1000
     logger$info("shutting down", running = supervisor$running_count(), grace_ms = grace_ms)
     supervisor$stop_accepting()
+    deadline <- Sys.time() + grace_ms / 1000
     tryCatch(
       while (supervisor$running_count() > 0 && Sys.time() < deadline) {
-        upkeep()
+        run_upkeep()
         if (supervisor$running_count() > 0) Sys.sleep(poll_seconds)
       },
       interrupt = function(e) logger$warn("second stop signal: not waiting any longer for running tasks")
     )
-    upkeep()
-    left <- supervisor$kill_running("shutdown")
-    if (length(left) > 0) {
-      logger$warn("killing tasks still running after the grace period", pids = I(left))
-    }
+    left <- supervisor$hand_back_all()
+    if (length(left) > 0) logger$warn("handed back the tasks still running after the grace period", pids = I(left))
     kill_deadline <- Sys.time() + 5
-    while (supervisor$held_count() > 0 && Sys.time() < kill_deadline) {
-      upkeep()
-      if (supervisor$held_count() > 0) Sys.sleep(poll_seconds)
+    while (supervisor$running_count() > 0 && Sys.time() < kill_deadline) {
+      run_upkeep()
+      if (supervisor$running_count() > 0) Sys.sleep(poll_seconds)
     }
-    logger$info("shut down", unsettled = supervisor$held_count())
+    if (!is.null(deps$subscriber)) deps$subscriber$close()
+    logger$info("shut down", unsettled = supervisor$running_count())
     invisible(length(left))
   }
 
   list(
     submit_task = submit_task,
-    cancel_task = cancel_task,
-    requeue_task = requeue_task,
     health = health,
-    upkeep = supervisor$upkeep,
+    upkeep = run_upkeep,
     start_watching = start_watching,
     stop_watching = stop_watching,
     shutdown = shutdown,

@@ -21,8 +21,8 @@ install_sigterm_handler <- function(source_file, logger, cache_dir = sigterm_cac
   isTRUE(installed)
 }
 
-sigterm_cache_dir <- function() {
-  configured <- Sys.getenv("R_WORKER_CACHE_DIR", "")
+# `configured`: R_WORKER_CACHE_DIR (config.R); empty means the user cache dir.
+sigterm_cache_dir <- function(configured = "") {
   if (nzchar(configured)) configured else tools::R_user_dir("switchyard-r-worker", which = "cache")
 }
 

@@ -1,125 +1,151 @@
-# What a forked child does with one attempt of a task: open its own Redis connection, write STARTED,
-# run the task writing PROGRESS after each step, and end with one record:
-# - SUCCESS with the result;
-# - RETRY when the task raised an R error and attempts are left (the service starts the next attempt
-#   after the backoff), else FAILURE with the error's message ("... (gave up after N attempts)");
-# - FAILURE "soft time limit exceeded (N ms)" when the service interrupted it (SIGINT) at its soft
-#   limit; any other interrupt is a stop of the whole service: FAILURE "worker shut down ...".
-# Soft limits and exhausted attempts are not retried. Every write goes through write_record, so once
-# the record is terminal (the task was cancelled, or a gateway recorded it lost) the child stops.
-# While Redis is down a write waits for it, up to REDIS_RETRY_SECONDS (`retry_seconds`, see
-# redis_retry.R); the task's own work waits with it. If Redis stays away longer, or refuses a write
-# outright, the child abandons the task: it cannot write anything, so it tells the service, which
-# records the FAILURE once Redis is back (supervisor.R).
+# What a forked child does with one attempt of a claimed task (the twin of node-worker's TaskRun):
+# open its own Redis connection, write STARTED, run the task writing PROGRESS after each step, and
+# acknowledge the task itself, every write carrying the worker's token (task_queue.R):
+# - SUCCESS with the result (finish-4);
+# - a failed attempt with attempts left: RETRY (retry-5), the backoff from the task's options;
+# - given up: FAILURE with the R error's message, "... (gave up after N attempts)" when max_attempts
+#   > 1 (finish-4, a dead letter);
+# - FAILURE "soft time limit exceeded (N ms)" when the worker interrupted it (SIGINT) at its soft limit.
+# A write answered lease_lost (another worker owns the task now, or it was cancelled and acknowledged
+# by the worker) stops the child quietly. While Redis is down a write waits for it, up to
+# REDIS_RETRY_SECONDS (redis_retry.R), and the task's own work waits with it; if Redis stays away
+# longer the child abandons the attempt without writing: its lease runs out and the task is
+# redelivered. Any other interrupt (the whole service stopping) ends the attempt without a write: the
+# worker hands the task back.
 #
-# Returns the child's report to the service: list(state, record) of the last record it wrote (without
-# args, which the service has); list(abandoned = TRUE, redis_unavailable, error) when it abandoned the
-# task for Redis; or NULL when it wrote no terminal or RETRY record. Without `record` the service reads
-# the record from Redis instead.
-
-shutdown_message <- "worker shut down before the task finished"
+# Returns the child's report to the worker: list(outcome, retry_due_ms?), outcome one of "success",
+# "failure", "retry", "lease_lost", "abandoned", "interrupted".
 
 soft_limit_message <- function(ms) sprintf("soft time limit exceeded (%s ms)", format_whole(ms))
 hard_limit_message <- function(ms) sprintf("time limit exceeded (%s ms)", format_whole(ms))
 
-# `job`: record (PENDING or RETRY), args, options (resolved), retry_delay_ms (the backoff if this
-# attempt fails), started (when the service started the attempt, in seconds since the epoch: time
-# limits count from then).
-run_task <- function(job, redis_url, keys, ttl_seconds, step_ms, logger, connect = redis_connect, tasks = r_tasks,
-                     retry_seconds = 0) {
-  record <- job$record
-  task_id <- record$task_id
+# The record a claimed task had when it was accepted, rebuilt from its payload.
+record_of_claimed <- function(task) {
+  payload <- task$payload
+  mark_pending(
+    list(task_id = task$task_id, worker = "r", queue = task$queue, task = payload$task, args = payload$args, options = payload$options),
+    now = payload$created_at
+  )
+}
+
+# What an attempt that failed with `message` becomes: list(record, retry_delay_ms) (RETRY, delay NULL
+# when given up: FAILURE).
+failed_attempt <- function(record, message, failures, options) {
+  failed <- failures + 1L
+  if (failed >= options$max_attempts) {
+    reason <- if (options$max_attempts > 1) sprintf("%s (gave up after %s attempts)", message, format_whole(failed)) else message
+    return(list(record = mark_failed(record, reason), delay_ms = NULL))
+  }
+  delay_ms <- backoff_delay_ms(options$backoff, failed)
+  list(record = mark_retrying(record, message, failed, delay_ms), delay_ms = delay_ms)
+}
+
+# `job`: task (a claimed task: task_id, queue, payload, attempts, failures), args (validated), token,
+# started (when the worker started the attempt, seconds since the epoch: time limits count from then).
+# `settings`: redis_url, retry_seconds, step_ms, ttl_seconds, scripts, keys.
+run_task <- function(job, settings, logger, connect = redis_connect, tasks = r_tasks) {
+  task <- job$task
+  task_id <- task$task_id
+  options <- task$payload$options
+  log_fields <- list(task_id = task_id, task = task$payload$task, attempts = task$attempts)
+  say <- function(level, msg, ...) do.call(logger[[level]], c(list(msg), log_fields, list(...)))
+
   redis <- tryCatch(
-    connect(redis_url, retry_seconds = retry_seconds, on_outage = outage_logger(logger, task_id, retry_seconds)),
+    connect(settings$redis_url, retry_seconds = settings$retry_seconds, on_outage = outage_logger(logger, task_id, settings$retry_seconds)),
     redis_error = function(e) e
   )
   if (inherits(redis, "redis_error")) {
-    return(abandon_task(logger, task_id, redis, "task could not start: no Redis connection"))
+    return(abandon_attempt(say, redis, "attempt abandoned: no Redis connection"))
   }
   on.exit(redis$close(), add = TRUE)
+  queues <- new_task_queues(redis, settings$scripts, settings$keys, settings$ttl_seconds)
+  record <- mark_started(record_of_claimed(task), task$attempts)
   save <- function(updated) {
     record <<- updated
-    if (!write_record(redis, keys, record, ttl_seconds)) stop(record_ended_condition())
+    if (!queues$write_record(record, job$token)) stop(lease_lost_condition())
     invisible(TRUE)
   }
 
   outcome <- tryCatch(
     withCallingHandlers(
       {
-        save(mark_started(record))
-        logger$info("task started", task_id = task_id, task = record$task, attempt = record$attempts, pid = Sys.getpid())
-        progress <- function(current, total) {
-          save(mark_progress(record, current))
+        save(record)
+        say("info", "task started", pid = Sys.getpid())
+        progress <- function(current, total, status) {
+          save(mark_progress(record, current, total, status))
           logger$debug("task progress", task_id = task_id, current = current, total = total)
         }
-        context <- list(step_ms = step_ms, progress = progress)
-        list(kind = "success", result = tasks[[record$task]]$run(job$args, context))
+        context <- list(step_ms = settings$step_ms, progress = progress)
+        list(kind = "success", result = tasks[[task$payload$task]]$run(job$args, context))
       },
       warning = function(w) {
-        logger$warn("task warning", task_id = task_id, warning = conditionMessage(w))
+        say("warn", "task warning", warning = conditionMessage(w))
         invokeRestart("muffleWarning")
       }
     ),
-    record_ended = function(e) list(kind = "ended"),
+    lease_lost = function(e) list(kind = "lease_lost"),
     redis_error = function(e) list(kind = "redis", error = e),
     error = function(e) list(kind = "error", error = conditionMessage(e)),
     interrupt = function(e) list(kind = "interrupt")
   )
-  if (outcome$kind == "ended") {
-    logger$warn("task stopped: its record was ended elsewhere (cancelled?)", task_id = task_id)
-    return(invisible(NULL))
+  if (outcome$kind == "lease_lost") {
+    say("warn", "lease lost; another worker owns the task now (or it was cancelled)")
+    return(list(outcome = "lease_lost"))
   }
   if (outcome$kind == "redis") {
-    return(abandon_task(logger, task_id, outcome$error))
+    return(abandon_attempt(say, outcome$error))
   }
   if (outcome$kind == "interrupt") {
-    # The interrupt may have cut a Redis command short, leaving the reply unread: start afresh.
+    # The interrupt may have cut a Redis command short, leaving its reply unread: start afresh.
     redis$close()
+    soft_ms <- options$soft_time_limit_ms
+    elapsed_ms <- (as.numeric(Sys.time()) - job$started) * 1000
+    if (is.null(soft_ms) || elapsed_ms < soft_ms) {
+      say("warn", "task interrupted: its worker is stopping")
+      return(list(outcome = "interrupted"))
+    }
   }
-  final <- final_record(record, outcome, job)
-  written <- tryCatch(save(final), record_ended = function(e) FALSE, redis_error = function(e) e)
-  if (inherits(written, "redis_error")) {
-    return(abandon_task(logger, task_id, written, intended = final$state))
+  acknowledged <- tryCatch(acknowledge(queues, job, record, outcome, options, say), redis_error = function(e) e)
+  if (inherits(acknowledged, "redis_error")) {
+    return(abandon_attempt(say, acknowledged))
   }
-  log_outcome(logger, final, job)
-  if (!isTRUE(written)) {
-    return(invisible(NULL))
-  }
-  final["args"] <- list(NULL)
-  invisible(list(state = final$state, record = final))
+  acknowledged
 }
 
-final_record <- function(record, outcome, job) {
+# The attempt's end, written with the lease: the report for the worker.
+acknowledge <- function(queues, job, record, outcome, options, say) {
+  lost <- function() {
+    say("warn", "lease lost; another worker owns the task now (or it was cancelled)")
+    list(outcome = "lease_lost")
+  }
   if (outcome$kind == "success") {
-    return(mark_success(record, outcome$result))
+    if (!queues$finish(mark_succeeded(record, outcome$result), job$token)) return(lost())
+    say("info", "task succeeded")
+    return(list(outcome = "success"))
   }
   if (outcome$kind == "interrupt") {
-    soft_ms <- job$options$soft_time_limit_ms
-    elapsed_ms <- (as.numeric(Sys.time()) - job$started) * 1000
-    reason <- if (!is.null(soft_ms) && elapsed_ms >= soft_ms) soft_limit_message(soft_ms) else shutdown_message
-    return(mark_failure(record, reason))
+    error <- soft_limit_message(options$soft_time_limit_ms)
+    if (!queues$finish(mark_failed(record, error), job$token, dead_letter = TRUE)) return(lost())
+    say("warn", "task failed", error = error)
+    return(list(outcome = "failure"))
   }
-  failed <- record$attempts
-  max_attempts <- job$options$max_attempts
-  if (failed < max_attempts) {
-    return(mark_retry(record, outcome$error, job$retry_delay_ms))
+  next_step <- failed_attempt(record, outcome$error, job$task$failures, options)
+  if (is.null(next_step$delay_ms)) {
+    if (!queues$finish(next_step$record, job$token, dead_letter = TRUE)) return(lost())
+    say("warn", "task failed", error = next_step$record$error)
+    return(list(outcome = "failure"))
   }
-  mark_failure(record, if (max_attempts > 1) sprintf("%s (gave up after %d attempts)", outcome$error, failed) else outcome$error)
+  scheduled <- queues$retry(next_step$record, job$token, next_step$delay_ms)
+  if (!isTRUE(as.logical(scheduled))) return(lost())
+  say("warn", "task attempt failed; retrying", error = outcome$error, delay_ms = next_step$delay_ms)
+  list(outcome = "retry", retry_due_ms = attr(scheduled, "due_ms"))
 }
 
-log_outcome <- function(logger, record, job) {
-  fields <- list(task_id = record$task_id, task = record$task, attempt = record$attempts)
-  switch(record$state,
-    SUCCESS = do.call(logger$info, c(list("task succeeded"), fields)),
-    RETRY = do.call(logger$warn, c(list("task attempt failed; retrying", error = record$error, delay_ms = job$retry_delay_ms), fields)),
-    do.call(logger$warn, c(list("task failed", error = record$error), fields))
-  )
-}
-
-# The child gives up on a task whose record it cannot write (redis_error `e`), and says why.
-abandon_task <- function(logger, task_id, e, msg = "task abandoned: its record could not be written to Redis", intended = NULL) {
-  logger$error(msg, task_id = task_id, error = conditionMessage(e), unwritten_state = intended)
-  invisible(list(abandoned = TRUE, redis_unavailable = inherits(e, "redis_unavailable"), error = conditionMessage(e)))
+# The child gives up on an attempt whose records it cannot write (redis_error `e`): nothing is
+# written; the lease runs out and the task is redelivered.
+abandon_attempt <- function(say, e, msg = "attempt abandoned: Redis stayed unavailable; the task is redelivered when its lease runs out") {
+  say("error", msg, error = conditionMessage(e))
+  list(outcome = "abandoned", redis_unavailable = inherits(e, "redis_unavailable"))
 }
 
 # One line when a write starts waiting for Redis, one when it gets through.
@@ -133,9 +159,9 @@ outage_logger <- function(logger, task_id, retry_seconds) {
   }
 }
 
-record_ended_condition <- function() {
+lease_lost_condition <- function() {
   structure(
-    class = c("record_ended", "error", "condition"),
-    list(message = "the task's record is already terminal", call = NULL)
+    class = c("lease_lost", "error", "condition"),
+    list(message = "the task's lease is lost", call = NULL)
   )
 }

@@ -1,42 +1,40 @@
 # The R tasks: exactly the names of shared/src/tasks.ts R_TASKS (tests/testthat/test-tasks.R checks
-# them against shared/contracts/tasks.json, and their defaults against tasks.ts). Each entry has its
-# delivery defaults (retries and backoff unless a request's `options` override them, see options.R),
-# says how many steps the task reports and how to run it on validated arguments (see validate.R);
-# results are lists that msgpack.R maps to JSON-like values (named list -> object, NA -> null).
+# them against shared/contracts/tasks.json). Each entry says how to run the task on validated
+# arguments (see validate.R); its delivery defaults (retries and backoff unless a submission's
+# `options` override them, see options.R) come from tasks.json. Results are lists that msgpack.R maps
+# to JSON-like values (named list -> object, NA -> null).
 #
-# A task may be stopped by its soft time limit: the service sends the child SIGINT, which R raises as
+# A task may be stopped by its soft time limit: the worker sends the child SIGINT, which R raises as
 # an `interrupt` condition wherever the task is (Sys.sleep, R code; not inside long C/Fortran calls
 # such as lm's QR step, which the hard limit ends instead). A task that holds resources releases them
 # with on.exit() or tryCatch(interrupt = ); the child then records FAILURE "soft time limit exceeded".
 
-# No retries (NO_RETRY in shared/src/options.ts).
-no_retry <- list(max_attempts = 1, backoff = list(type = "fixed", delay_ms = 0, jitter = FALSE))
-
 r_tasks <- list(
   long_task = list(
-    defaults = list(max_attempts = 3, backoff = list(type = "exponential", delay_ms = 1000, jitter = TRUE)),
-    steps = function(args) args[[1]],
     run = function(args, context) long_task(args[[1]], context$step_ms, context$progress)
   ),
   lm_fit = list(
-    defaults = no_retry,
-    steps = function(args) 1,
     run = function(args, context) lm_fit(args[[1]], args[[2]])
   ),
   summary_stats = list(
-    defaults = no_retry,
-    steps = function(args) 1,
     run = function(args, context) {
       if (length(args) >= 2) summary_stats(args[[1]], args[[2]]) else summary_stats(args[[1]])
     }
   )
 )
 
-# Counts to `total`, one step every `step_ms`, calling progress(current, total) after each step.
-long_task <- function(total, step_ms, progress = function(current, total) NULL) {
+# The delivery defaults of an R task (tasks.json `defaults.r`): max_attempts and backoff.
+task_defaults <- function(task) {
+  defaults <- contracts()$tasks$defaults$r[[task]]
+  if (is.null(defaults)) stop(sprintf("tasks.json has no defaults for the R task %s", task), call. = FALSE)
+  defaults
+}
+
+# Counts to `total`, one step every `step_ms`, calling progress(current, total, status) after each step.
+long_task <- function(total, step_ms, progress = function(current, total, status) NULL) {
   for (current in seq_len(total)) {
     if (step_ms > 0) Sys.sleep(step_ms / 1000)
-    progress(current, total)
+    progress(current, total, sprintf("Step %s of %s", format_whole(current), format_whole(total)))
   }
   total
 }

@@ -1,15 +1,11 @@
-# Validation of POST /tasks bodies: {"task_id": "<uuid>", "task": "<name>", "args": [...],
-# "options": {...}}, with the argument rules of shared/src/tasks.ts R_TASKS and the option rules of
-# options.R (the gateway checks the same rules first); and of the task id in DELETE /tasks/<task_id>
-# and POST /tasks/<task_id>/requeue.
+# Validation of a submission, the body of POST /tasks: {"task_id": "<uuid>", "task": "<name>",
+# "args": [...], "queue"?: "<name>", "options"?: {...}}, with the argument rules of shared/src/tasks.ts
+# R_TASKS and the option rules of options.R (the gateway checks the same rules first). The worker
+# checks a claimed task's args again with the same rules (check_task_args) before it runs them.
 # Every problem is reported as {field, message}, field a dotted path ("args.1.x.0"), message what must
-# be true. The limits mirror TASK_LIMITS; tests/testthat/test-validate.R fails if they drift.
+# be true. The limits are TASK_LIMITS, from rules.json (task_limits).
 
-task_limits <- list(
-  max_total = 10000,
-  max_vector_length = 100000,
-  max_predictors = 20
-)
+task_limit <- function(name) shared_rules()$task_limits[[name]]
 
 # At most this many bad items of one array are reported, so a huge bad array gets a short answer.
 max_item_problems <- 10
@@ -21,22 +17,21 @@ uuid_pattern <- paste0(
 )
 predictor_name_pattern <- "^[A-Za-z][A-Za-z0-9_.]{0,63}$"
 
-# Returns list(request = list(task_id, task, args, options, given)) or list(error = <http answer>).
+# Returns list(submission = list(task_id, task, args, queue, options)) or list(error = <http answer>).
 # The args come back normalised for both the task and the status record: arrays as I(<double vector>)
 # (so a one-item array stays an array in MessagePack), the predictor columns as a named list of those.
-# `options` is what the request asked for (an empty list when it gave none), not yet resolved.
-# `given` is the request as parsed from its JSON, without task_id (task, args, and options when it had
-# any): what is stored for a requeue.
-validate_task_request <- function(body_raw) {
+# `options` is what the submission asked for (an empty list when it gave none), not yet resolved;
+# `queue` is the default queue when it named none.
+validate_submission <- function(body_raw, now = Sys.time()) {
   body <- parse_json_body(body_raw)
   if (inherits(body, "invalid_json")) {
     return(list(error = http_error("invalid_json", conditionMessage(body))))
   }
-  validate_task_body(body)
+  validate_submission_body(body, now = now)
 }
 
-# The same checks on a request already parsed (jsonlite::parse_json, simplifyVector = FALSE).
-validate_task_body <- function(body) {
+# The same checks on a submission already parsed (jsonlite::parse_json, simplifyVector = FALSE).
+validate_submission_body <- function(body, now = Sys.time()) {
   problems <- new_problem_list()
   if (!is_json_object(body)) {
     problems$add("(body)", "must be a JSON object with task_id, task and args")
@@ -65,33 +60,44 @@ validate_task_body <- function(body) {
   } else if (known_task) {
     args <- r_task_arg_rules[[task]](body$args, problems)
   }
+  queue <- shared_rules()$default_queue
+  if (has_field(body, "queue")) {
+    if (is_queue_name(body$queue)) queue <- body$queue else problems$add("queue", shared_rules()$queue_name_rule)
+  }
   options <- list()
   if (has_field(body, "options")) {
-    options <- validate_task_options(body$options, problems)
+    options <- validate_task_options(body$options, problems, now = now)
   }
-  for (extra in setdiff(names(body), c("task_id", "task", "args", "options"))) {
+  for (extra in setdiff(names(body), c("task_id", "task", "args", "queue", "options"))) {
     problems$add(extra, "is not an allowed field")
   }
   if (problems$count() > 0) {
     return(list(error = validation_error(problems$all())))
   }
-  given <- body[intersect(c("task", "args", "options"), names(body))]
-  list(request = list(task_id = task_id, task = task, args = args, options = options, given = given))
+  list(submission = list(task_id = task_id, task = task, args = args, queue = queue, options = options))
+}
+
+# A claimed task's args checked again with the rules of its task: list(args = normalised) or
+# list(error = "invalid args at args.0: must be ..."), the message Node's worker gives.
+check_task_args <- function(task, args) {
+  rules <- r_task_arg_rules[[task]]
+  if (is.null(rules)) {
+    return(list(error = sprintf("unknown task \"%s\"", task)))
+  }
+  problems <- new_problem_list()
+  normalised <- if (is_json_array(args) || length(args) == 0) rules(as.list(args), problems) else NULL
+  if (!is_json_array(args) && length(args) > 0) problems$add("args", "must be an array")
+  if (problems$count() > 0) {
+    first <- problems$all()[[1]]
+    return(list(error = sprintf("invalid args at %s: %s", first$field, first$message)))
+  }
+  list(args = normalised)
 }
 
 task_id_rule <- "must be a task id as returned by execute (a UUID)"
 
 is_task_id <- function(x) {
   is_json_string(x) && !is.na(x) && grepl(uuid_pattern, x)
-}
-
-# The task id of DELETE /tasks/<task_id> and POST /tasks/<task_id>/requeue: NULL when it is one, else
-# the 422 answer.
-validate_task_id <- function(task_id) {
-  if (is_task_id(task_id)) {
-    return(NULL)
-  }
-  validation_error(list(list(field = "task_id", message = task_id_rule)))
 }
 
 validation_error <- function(fields) {
@@ -137,7 +143,7 @@ is_json_number <- function(x) is.numeric(x) && length(x) == 1
 r_task_arg_rules <- list(
   long_task = function(args, problems) {
     check_arg_count(args, 1, problems)
-    total <- check_whole_number(args, 1, "args.0", 1, task_limits$max_total, problems)
+    total <- check_whole_number(args, 1, "args.0", 1, task_limit("maxTotal"), problems)
     list(total)
   },
   lm_fit = function(args, problems) {
@@ -189,8 +195,8 @@ numbers_of <- function(value, field, min_length, problems) {
   if (length(value) < min_length) {
     problems$add(field, sprintf("must hold at least %d number%s", min_length, if (min_length == 1) "" else "s"))
   }
-  if (length(value) > task_limits$max_vector_length) {
-    return(problems$add(field, sprintf("must hold at most %s numbers", format_whole(task_limits$max_vector_length))))
+  if (length(value) > task_limit("maxVectorLength")) {
+    return(problems$add(field, sprintf("must hold at most %s numbers", format_whole(task_limit("maxVectorLength")))))
   }
   is_number <- vapply(value, is_json_number, logical(1))
   numbers <- rep(NA_real_, length(value))
@@ -217,8 +223,8 @@ check_predictor_columns <- function(args, index, field, problems) {
   if (length(columns) < 1) {
     problems$add(field, "must name at least one predictor column")
   }
-  if (length(columns) > task_limits$max_predictors) {
-    problems$add(field, sprintf("must name at most %d predictor columns", task_limits$max_predictors))
+  if (length(columns) > task_limit("maxPredictors")) {
+    problems$add(field, sprintf("must name at most %d predictor columns", task_limit("maxPredictors")))
   }
   column_names <- names(columns)
   for (i in seq_along(columns)) {

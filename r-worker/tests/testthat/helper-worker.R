@@ -7,6 +7,8 @@ repo_dir <- normalizePath(file.path(r_worker_dir, ".."))
 for (file in sort(list.files(file.path(r_worker_dir, "R"), pattern = "[.]R$", full.names = TRUE))) {
   sys.source(file, envir = environment())
 }
+use_contracts(load_contracts(file.path(repo_dir, "shared")))
+test_scripts <- new_lua_scripts()
 
 contract <- function(name) {
   jsonlite::read_json(file.path(repo_dir, "shared", "contracts", name), simplifyVector = FALSE)

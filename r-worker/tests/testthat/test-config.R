@@ -1,38 +1,70 @@
-test_that("defaults apply when no variable is set", {
-  config <- read_config(c())
+loopback <- c(HOST = "127.0.0.1")
+config_problem <- function(env) tryCatch(read_config(env), config_error = function(e) conditionMessage(e))
+a_token <- strrep("t0K-", 8)
+
+test_that("defaults apply when no variable is set but HOST (loopback)", {
+  config <- read_config(loopback)
   expect_identical(config$redis_url, "redis://127.0.0.1:6379")
   expect_identical(config$key_prefix, "switchyard")
   expect_identical(config$result_ttl_seconds, 86400)
   expect_identical(config$log_level, "info")
-  expect_identical(config$host, "0.0.0.0")
+  expect_identical(config$host, "127.0.0.1")
   expect_identical(config$port, 8000)
+  expect_identical(config$queues, "default")
   expect_identical(config$max_concurrent_tasks, 4)
+  expect_identical(config$lease_ms, 30000)
+  expect_identical(config$max_deliveries, 20)
+  expect_identical(config$max_queue_length, 0)
   expect_identical(config$long_task_step_ms, 1000)
   expect_identical(config$shutdown_grace_ms, 25000)
-  expect_identical(config$heartbeat_ttl_seconds, 15)
   expect_identical(config$redis_retry_seconds, 30)
+  expect_identical(config$service_token, "")
+  expect_identical(config$cache_dir, "")
 })
 
-test_that("REDIS_RETRY_SECONDS is read, and must be a whole number between 0 and 600", {
-  expect_identical(read_config(c(REDIS_RETRY_SECONDS = "0"))$redis_retry_seconds, 0)
-  expect_identical(read_config(c(REDIS_RETRY_SECONDS = "600"))$redis_retry_seconds, 600)
-  for (bad in c("-1", "601", "2.5", "soon", "")) {
-    error <- tryCatch(read_config(c(REDIS_RETRY_SECONDS = bad)), config_error = function(e) conditionMessage(e))
-    expect_match(error, sprintf('REDIS_RETRY_SECONDS must be a whole number between 0 and 600 (got "%s")', bad), fixed = TRUE)
+test_that("config_defaults is the one list of variables: every Sys.getenv of the sources reads it", {
+  sources <- unlist(lapply(c(file.path(r_worker_dir, "main.R"), list.files(file.path(r_worker_dir, "R"), full.names = TRUE)), readLines))
+  code <- sub("#.*$", "", sources)
+  expect_length(grep("Sys\\.getenv\\(\\s*[\"']", code), 0)
+  expect_false("HEARTBEAT_TTL_SECONDS" %in% names(config_defaults))
+  expect_true(all(c("QUEUES", "LEASE_MS", "MAX_DELIVERIES", "MAX_QUEUE_LENGTH", "R_SERVICE_TOKEN", "R_WORKER_CACHE_DIR") %in% names(config_defaults)))
+})
+
+test_that("the default HOST 0.0.0.0 without R_SERVICE_TOKEN is refused; loopback or a token is accepted", {
+  expect_match(config_problem(c()), "HOST is 0.0.0.0, beyond loopback, and R_SERVICE_TOKEN is not set", fixed = TRUE)
+  expect_match(config_problem(c(HOST = "10.0.0.5")), "HOST is 10.0.0.5, beyond loopback", fixed = TRUE)
+  for (host in c("127.0.0.1", "::1", "localhost")) expect_identical(read_config(c(HOST = host))$host, host)
+  expect_identical(read_config(c(R_SERVICE_TOKEN = a_token))$service_token, a_token)
+})
+
+test_that("R_SERVICE_TOKEN must be 32-256 printable characters, and is never echoed", {
+  for (bad in c(strrep("a", 31), strrep("a", 257), paste(strrep("a", 20), strrep("b", 20)), paste0(strrep("a", 40), "\u00e9"))) {
+    error <- config_problem(c(loopback, R_SERVICE_TOKEN = bad))
+    expect_match(error, "R_SERVICE_TOKEN must be 32-256 printable characters without spaces", fixed = TRUE)
+    expect_false(grepl(bad, error, fixed = TRUE))
   }
+  expect_identical(read_config(c(loopback, R_SERVICE_TOKEN = strrep("~", 256)))$service_token, strrep("~", 256))
 })
 
-test_that("HEARTBEAT_TTL_SECONDS is read, and must be a whole number between 3 and 300", {
-  expect_identical(read_config(c(HEARTBEAT_TTL_SECONDS = "3"))$heartbeat_ttl_seconds, 3)
-  expect_identical(read_config(c(HEARTBEAT_TTL_SECONDS = "300"))$heartbeat_ttl_seconds, 300)
-  for (bad in c("2", "301", "1.5", "ten", "")) {
-    error <- tryCatch(read_config(c(HEARTBEAT_TTL_SECONDS = bad)), config_error = function(e) conditionMessage(e))
-    expect_match(error, sprintf('HEARTBEAT_TTL_SECONDS must be a whole number between 3 and 300 (got "%s")', bad), fixed = TRUE)
+test_that("QUEUES is a comma-separated list of queue names in order, as parseQueueList reads it", {
+  expect_identical(read_config(c(loopback, QUEUES = " cpu, default ,,models.v2 "))$queues, c("cpu", "default", "models.v2"))
+  expect_match(config_problem(c(loopback, QUEUES = " , ")), "QUEUES must name at least one queue", fixed = TRUE)
+  expect_match(config_problem(c(loopback, QUEUES = "a,b:c")), sprintf("QUEUES each queue name %s (got \"b:c\")", contract("rules.json")$queue_name_rule), fixed = TRUE)
+  expect_match(config_problem(c(loopback, QUEUES = "a,b,a")), "QUEUES must not name a queue twice", fixed = TRUE)
+})
+
+test_that("LEASE_MS, MAX_DELIVERIES, MAX_QUEUE_LENGTH and REDIS_RETRY_SECONDS have their bounds", {
+  expect_identical(read_config(c(loopback, LEASE_MS = "500", MAX_DELIVERIES = "1000", MAX_QUEUE_LENGTH = "100000000"))[c("lease_ms", "max_deliveries", "max_queue_length")], list(lease_ms = 500, max_deliveries = 1000, max_queue_length = 1e8))
+  expect_match(config_problem(c(loopback, LEASE_MS = "499")), "LEASE_MS must be a whole number between 500 and 3600000", fixed = TRUE)
+  expect_match(config_problem(c(loopback, MAX_DELIVERIES = "0")), "MAX_DELIVERIES must be a whole number between 1 and 1000", fixed = TRUE)
+  expect_match(config_problem(c(loopback, MAX_QUEUE_LENGTH = "-1")), "MAX_QUEUE_LENGTH must be a whole number between 0 and 100000000", fixed = TRUE)
+  for (bad in c("-1", "601", "2.5", "soon", "")) {
+    expect_match(config_problem(c(loopback, REDIS_RETRY_SECONDS = bad)), sprintf('REDIS_RETRY_SECONDS must be a whole number between 0 and 600 (got "%s")', bad), fixed = TRUE)
   }
 })
 
 test_that("set variables are read and trimmed", {
-  config <- read_config(c(PORT = " 9001 ", MAX_CONCURRENT_TASKS = "2", LOG_LEVEL = "debug", KEY_PREFIX = "sy.test-1"))
+  config <- read_config(c(loopback, PORT = " 9001 ", MAX_CONCURRENT_TASKS = "2", LOG_LEVEL = "debug", KEY_PREFIX = "sy.test-1"))
   expect_identical(config$port, 9001)
   expect_identical(config$max_concurrent_tasks, 2)
   expect_identical(config$log_level, "debug")
@@ -59,14 +91,14 @@ test_that("every bad variable is named with what it must be", {
 })
 
 test_that("a bad REDIS_URL is reported without echoing it, since it may hold a password", {
-  error <- tryCatch(read_config(c(REDIS_URL = "http://:hunter2@x")), config_error = function(e) conditionMessage(e))
+  error <- tryCatch(read_config(c(loopback, REDIS_URL = "http://:hunter2@x")), config_error = function(e) conditionMessage(e))
   expect_match(error, "REDIS_URL must be a URL starting with redis:// or rediss://", fixed = TRUE)
   expect_false(grepl("hunter2", error, fixed = TRUE))
 })
 
 test_that("rediss:// without redux installed is refused with a message saying TLS needs redux", {
   skip_if(redux_available(), "redux is installed here, so rediss:// is accepted")
-  error <- tryCatch(read_config(c(REDIS_URL = "rediss://:pw@redis.example:6380")), config_error = function(e) conditionMessage(e))
+  error <- tryCatch(read_config(c(loopback, REDIS_URL = "rediss://:pw@redis.example:6380")), config_error = function(e) conditionMessage(e))
   expect_match(error, "REDIS_URL uses rediss:// (TLS), which needs the redux R package", fixed = TRUE)
   expect_false(grepl("pw@", error, fixed = TRUE))
 })
@@ -80,4 +112,24 @@ test_that("main.R exits with status 2 and names the variable when the configurat
   expect_identical(result$status, 2L)
   expect_match(result$stderr, "PORT must be a whole number between 1 and 65535", fixed = TRUE)
   expect_false(grepl("topsecret", paste(result$stdout, result$stderr), fixed = TRUE))
+})
+
+test_that("main.R refuses to start on 0.0.0.0 without R_SERVICE_TOKEN: exit 2 and a clear message", {
+  result <- processx::run(
+    "Rscript", file.path(r_worker_dir, "main.R"),
+    env = c("current", HOST = "0.0.0.0", R_SERVICE_TOKEN = "", REDIS_URL = "redis://127.0.0.1:1"),
+    error_on_status = FALSE, timeout = 60
+  )
+  expect_identical(result$status, 2L)
+  expect_match(result$stderr, "HOST is 0.0.0.0, beyond loopback, and R_SERVICE_TOKEN is not set", fixed = TRUE)
+})
+
+test_that("main.R finds shared/ at SWITCHYARD_SHARED_DIR, and says so when it is not there", {
+  result <- processx::run(
+    "Rscript", file.path(r_worker_dir, "main.R"),
+    env = c("current", HOST = "127.0.0.1", SWITCHYARD_SHARED_DIR = tempfile("no-shared-")),
+    error_on_status = FALSE, timeout = 60
+  )
+  expect_identical(result$status, 2L)
+  expect_match(result$stderr, "rules.json is missing (is SWITCHYARD_SHARED_DIR right?)", fixed = TRUE)
 })

@@ -1,11 +1,8 @@
-test_that("every R error code has the gateway's HTTP status (HTTP_STATUS_BY_CODE in errors.ts)", {
-  source_lines <- shared_source("errors.ts")
-  entries <- regmatches(source_lines, regexec("^\\s+([a-z_]+): ([0-9]{3}),$", source_lines))
-  entries <- Filter(function(m) length(m) == 3, entries)
-  ts_table <- setNames(as.integer(vapply(entries, `[[`, "", 3)), vapply(entries, `[[`, "", 2))
-  expect_true(length(ts_table) >= 10)
-  expect_true(all(names(http_status_by_code) %in% names(ts_table)))
-  expect_identical(http_status_by_code, ts_table[names(http_status_by_code)])
+test_that("every error code has the status of rules.json's table (HTTP_STATUS_BY_CODE)", {
+  table <- contract("rules.json")$http_status_by_code
+  for (code in names(table)) expect_identical(http_status_of(code), as.integer(table[[code]]))
+  expect_identical(http_status_of("queue_full"), 429L)
+  expect_identical(http_status_of("unauthorized"), 401L)
 })
 
 test_that("an error answer has exactly the gateway's body shape", {
@@ -31,10 +28,10 @@ test_that("send_answer writes status, JSON body, extra headers and Connection: c
   headers <- list()
   res <- new.env()
   res$setHeader <- function(name, value) headers[[name]] <<- value
-  send_answer(res, http_error("worker_busy", "busy", headers = list(`Retry-After` = "1")))
+  send_answer(res, http_error("queue_full", "full", headers = list(`Retry-After` = "1")))
   expect_identical(res$status, 429L)
   expect_identical(headers$`Retry-After`, "1")
   expect_identical(headers$Connection, "close")
   expect_identical(headers$`Content-Type`, "application/json")
-  expect_identical(jsonlite::parse_json(res$body)$error$code, "worker_busy")
+  expect_identical(jsonlite::parse_json(res$body)$error$code, "queue_full")
 })

@@ -13,17 +13,51 @@ expect_option_fields <- function(json, expected) {
   expect_null(found$checked)
 }
 
-test_that("the R option limits are OPTION_LIMITS from shared/src/options.ts", {
-  source_lines <- shared_source("options.ts")
-  limit <- function(name) {
-    line <- grep(sprintf("^\\s+%s: [0-9_ *]+,", name), source_lines, value = TRUE)
-    expect_length(line, 1)
-    eval(parse(text = gsub("_", "", sub("^.*: ([0-9_ *]+),.*$", "\\1", line))))
+test_that("the R option limits are OPTION_LIMITS from rules.json", {
+  limits <- contract("rules.json")$option_limits
+  for (name in names(limits)) expect_identical(option_limit(name), limits[[name]])
+  expect_identical(option_limit("maxDelaySeconds"), 2592000L)
+})
+
+test_that("priority: a whole number 0-9", {
+  expect_identical(options_problems('{"priority": 9}')$checked, list(priority = 9))
+  expect_identical(options_problems('{"priority": 0}')$checked, list(priority = 0))
+  for (bad in c("10", "-1", "1.5", '"3"', "null")) {
+    expect_option_fields(sprintf('{"priority": %s}', bad), "options.priority must be a whole number between 0 and 9")
   }
-  expect_identical(option_limits$max_attempts, limit("maxAttempts"))
-  expect_identical(option_limits$max_backoff_ms, limit("maxBackoffMs"))
-  expect_identical(option_limits$max_time_limit_ms, limit("maxTimeLimitMs"))
-  expect_identical(option_limits$max_expires_seconds, limit("maxExpiresSeconds"))
+})
+
+test_that("countdown: seconds 0-2592000, not together with eta", {
+  expect_identical(options_problems('{"countdown": 1.5}')$checked, list(countdown = 1.5))
+  expect_option_fields('{"countdown": -1}', "options.countdown must be at least 0")
+  expect_option_fields('{"countdown": 2592001}', "options.countdown must be at most 2592000")
+  expect_option_fields('{"countdown": "soon"}', "options.countdown must be a number of seconds")
+  expect_option_fields('{"countdown": 5, "eta": "2026-01-01T00:00:00Z"}', "options.countdown must not be given together with eta")
+})
+
+test_that("eta: an ISO 8601 date-time with offset, at most 30 days ahead", {
+  now <- as.POSIXct("2026-11-22 00:00:00", tz = "UTC")
+  problems <- new_problem_list()
+  checked <- validate_task_options(list(eta = "2026-12-22T00:00:00Z"), problems, now = now)
+  expect_identical(checked, list(eta = "2026-12-22T00:00:00Z"))
+  problems <- new_problem_list()
+  expect_null(validate_task_options(list(eta = "2026-12-22T00:00:00.001Z"), problems, now = now))
+  expect_identical(problems$all(), list(list(field = "options.eta", message = "must be at most 30 days ahead")))
+  expect_option_fields('{"eta": "2026-01-01T00:00"}', "options.eta must be an ISO 8601 date-time")
+  expect_option_fields('{"eta": 5}', "options.eta must be an ISO 8601 date-time")
+})
+
+test_that("as zod does, the rules across fields wait until no field has a value of the wrong kind", {
+  both <- '"countdown": 5, "eta": "2026-01-01T00:00:00Z"'
+  expect_option_fields(sprintf('{%s, "priority": 10}', both), c(
+    "options.priority must be a whole number between 0 and 9", "options.countdown must not be given together with eta"
+  ))
+  expect_option_fields(sprintf('{%s, "priority": 1.5}', both), "options.priority must be a whole number between 0 and 9")
+  expect_option_fields(sprintf('{%s, "backoff": {"type": "x", "delay_ms": 1}}', both), "options.backoff.type must be fixed or exponential")
+  expect_option_fields(sprintf('{%s, "extra": 1}', both), c("options.extra is not an allowed field", "options.countdown must not be given together with eta"))
+  expect_option_fields(sprintf('{%s, "soft_time_limit_ms": 5, "time_limit_ms": 1}', both), c(
+    "options.countdown must not be given together with eta", "options.soft_time_limit_ms must not be longer than time_limit_ms"
+  ))
 })
 
 test_that("valid options come back as given, with jitter defaulting to true", {
@@ -33,6 +67,7 @@ test_that("valid options come back as given, with jitter defaulting to true", {
     max_attempts = 5, backoff = list(type = "fixed", delay_ms = 250, jitter = TRUE),
     soft_time_limit_ms = 100, time_limit_ms = 100, expires = 60L
   ))
+  expect_identical(options_problems('{"priority": 7, "countdown": 2}')$checked, list(priority = 7, countdown = 2))
   expect_identical(options_problems("{}")$checked, setNames(list(), character(0)))
   expect_identical(options_problems('{"backoff": {"type": "exponential", "delay_ms": 0, "jitter": false}}')$checked$backoff$jitter, FALSE)
 })
@@ -108,25 +143,36 @@ test_that("expires is an ISO 8601 date-time with seconds and a zone, or a positi
   expect_option_fields('{"expires": 2592001}', "options.expires must be at most 2592000")
 })
 
-test_that("options resolve against the task's defaults, each option on its own", {
+test_that("options resolve against the task's defaults, each option on its own, in TaskOptions order", {
   now <- as.POSIXct("2026-11-22 01:02:03.25", tz = "UTC")
-  defaults <- r_tasks$long_task$defaults
+  defaults <- task_defaults("long_task")
   resolved <- resolve_task_options(defaults, list(), now = now)
   expect_identical(resolved, list(
-    max_attempts = 3L, backoff = defaults$backoff, soft_time_limit_ms = NULL, time_limit_ms = NULL, expires_at = NULL
+    max_attempts = 3L, backoff = list(type = "exponential", delay_ms = 1000L, jitter = TRUE),
+    soft_time_limit_ms = NULL, time_limit_ms = NULL, expires_at = NULL, priority = 5L, eta = NULL
   ))
-  resolved <- resolve_task_options(defaults, list(max_attempts = 1, time_limit_ms = 500, expires = 60), now = now)
+  resolved <- resolve_task_options(defaults, list(max_attempts = 1, time_limit_ms = 500, expires = 60, priority = 9), now = now)
   expect_identical(resolved$max_attempts, 1L)
-  expect_identical(resolved$backoff, defaults$backoff)
   expect_identical(resolved$time_limit_ms, 500)
   expect_null(resolved$soft_time_limit_ms)
   expect_identical(resolved$expires_at, "2026-11-22T01:03:03.250Z")
+  expect_identical(resolved$priority, 9L)
   with_backoff <- list(type = "fixed", delay_ms = 10, jitter = FALSE)
-  expect_identical(resolve_task_options(no_retry, list(backoff = with_backoff))$backoff, with_backoff)
+  expect_identical(resolve_task_options(task_defaults("lm_fit"), list(backoff = with_backoff))$backoff, with_backoff)
+})
+
+test_that("eta comes from eta, or from a countdown > 0 (rounded to the millisecond), else null", {
+  now <- as.POSIXct("2026-11-22 01:02:03.25", tz = "UTC")
+  resolve <- function(options) resolve_task_options(task_defaults("lm_fit"), options, now = now)$eta
+  expect_identical(resolve(list(eta = "2026-11-23T02:00:00+01:00")), "2026-11-23T01:00:00.000Z")
+  expect_identical(resolve(list(countdown = 1.2345)), "2026-11-22T01:02:04.485Z")
+  expect_identical(resolve(list(countdown = 0.0005)), "2026-11-22T01:02:03.251Z")
+  expect_null(resolve(list(countdown = 0)))
+  expect_null(resolve(list()))
 })
 
 test_that("an expires date-time becomes UTC with milliseconds, as Date#toISOString gives it", {
-  resolve <- function(expires) resolve_task_options(no_retry, list(expires = expires))$expires_at
+  resolve <- function(expires) resolve_task_options(task_defaults("lm_fit"), list(expires = expires))$expires_at
   expect_identical(resolve("2026-01-01T00:00:00Z"), "2026-01-01T00:00:00.000Z")
   expect_identical(resolve("2026-01-01T02:30:00+02:30"), "2026-01-01T00:00:00.000Z")
   expect_identical(resolve("2025-12-31T23:00:00.987654-01:00"), "2026-01-01T00:00:00.987Z")

@@ -1,21 +1,21 @@
 test_that("the R task list is exactly tasks.json's r list (no drift from R_TASKS)", {
-  expect_identical(names(r_tasks), unlist(contract("tasks.json")$r))
+  expect_identical(names(r_tasks), unlist(contract("tasks.json")$names$r))
 })
 
 test_that("long_task with a 0 ms step reports progress after each of its steps and returns total", {
   calls <- list()
-  result <- long_task(3, 0, function(current, total) calls[[length(calls) + 1L]] <<- c(current, total))
+  result <- long_task(3, 0, function(current, total, status) calls[[length(calls) + 1L]] <<- list(current, total, status))
   expect_identical(result, 3)
-  expect_identical(calls, list(c(1L, 3), c(2L, 3), c(3L, 3)))
+  expect_identical(calls, list(list(1L, 3, "Step 1 of 3"), list(2L, 3, "Step 2 of 3"), list(3L, 3, "Step 3 of 3")))
 })
 
 test_that("long_task runs through the catalogue with the step length from its context", {
   steps <- 0
-  result <- r_tasks$long_task$run(list(2), list(step_ms = 0, progress = function(current, total) steps <<- steps + 1))
+  result <- r_tasks$long_task$run(list(2), list(step_ms = 0, progress = function(current, total, status) steps <<- steps + 1))
   expect_identical(result, 2)
   expect_identical(steps, 2)
-  expect_identical(r_tasks$long_task$steps(list(7)), 7)
-  expect_identical(r_tasks$lm_fit$steps(list()), 1)
+  expect_identical(steps_of("long_task", list(7)), 7)
+  expect_identical(steps_of("lm_fit", list()), 1L)
 })
 
 test_that("lm_fit gives the least-squares coefficients, R squared, adjusted R squared and n", {
@@ -73,54 +73,10 @@ test_that("summary_stats of one value has no sd (nil in the record)", {
   expect_identical(result$n, 1L)
 })
 
-# The `defaults` of each R_TASKS entry in shared/src/tasks.ts, read from its text: an object literal
-# (in the entry, or in the const the entry names) or a constant (NO_RETRY, declared in options.ts).
-ts_task_defaults <- function() {
-  source_lines <- all_shared_sources()
-  as_json <- function(literal) {
-    literal <- gsub("([A-Za-z_]+):", "\"\\1\":", literal)
-    literal <- gsub("'", "\"", literal)
-    jsonlite::parse_json(gsub("([0-9])_([0-9])", "\\1\\2", literal))
-  }
-  constant <- function(name) {
-    declared <- grep(sprintf("^export const %s: TaskDefaults = (\\{.*\\});$", name), source_lines, value = TRUE)
-    expect_length(declared, 1)
-    as_json(sub("^[^=]*= (\\{.*\\});$", "\\1", declared))
-  }
-  block_of <- function(start_pattern) {
-    start <- grep(start_pattern, source_lines)
-    expect_length(start, 1)
-    end <- start + which(grepl("^\\}", source_lines[-seq_len(start)]))[[1]]
-    source_lines[start:end]
-  }
-  defaults_in <- function(lines) {
-    line <- grep("^\\s+defaults: ", lines, value = TRUE)
-    expect_length(line, 1)
-    value <- sub("^\\s+defaults: (.*),$", "\\1", line)
-    if (startsWith(value, "{")) as_json(value) else constant(value)
-  }
-  r_block <- block_of("^export const R_TASKS = \\{")
-  entries <- grep("^  [a-z_]+: ", r_block)
-  found <- list()
-  for (i in seq_along(entries)) {
-    name <- sub("^  ([a-z_]+): .*$", "\\1", r_block[[entries[[i]]]])
-    value <- sub("^  [a-z_]+: (.*)$", "\\1", r_block[[entries[[i]]]])
-    found[[name]] <- if (value == "{") {
-      last <- if (i < length(entries)) entries[[i + 1]] - 1 else length(r_block)
-      defaults_in(r_block[entries[[i]]:last])
-    } else {
-      defaults_in(block_of(sprintf("^const %s: TaskDefinition = \\{", sub(",$", "", value))))
-    }
-  }
-  found
-}
-
-test_that("every R task's delivery defaults are its defaults in shared/src/tasks.ts (R_TASKS)", {
-  ts_defaults <- ts_task_defaults()
-  expect_identical(names(ts_defaults), names(r_tasks))
-  for (name in names(r_tasks)) {
-    expect_equal(r_tasks[[name]]$defaults, ts_defaults[[name]], label = sprintf("defaults of %s", name))
-  }
-  expect_identical(r_tasks$long_task$defaults$max_attempts, 3)
-  expect_identical(r_tasks$lm_fit$defaults, no_retry)
+test_that("every R task's delivery defaults come from tasks.json (defaults.r)", {
+  defaults <- contract("tasks.json")$defaults$r
+  expect_setequal(names(defaults), names(r_tasks))
+  for (name in names(r_tasks)) expect_identical(task_defaults(name), defaults[[name]])
+  expect_identical(task_defaults("long_task")$max_attempts, 3L)
+  expect_error(task_defaults("factorial"), "no defaults")
 })
