@@ -6,21 +6,16 @@
  *   npm run bench                       # defaults: 20000 jobs, concurrency 50, 3 rounds
  *   JOBS=5000 CONCURRENCY=10 ROUNDS=1 npm run bench
  *
- * Switchyard's worker does more per job than the peers: it writes a STARTED record and a terminal
- * record (the status a caller collects) under a lease, where the peers only move the job.
+ * Switchyard's worker does more per job than the peers: it writes a terminal record (the status a
+ * caller collects) under a lease, where the peers only move the job.
+ *
+ * A second case mixes priorities and queues: jobs with priorities 0-9 spread over three queues that
+ * one Switchyard worker serves, against BullMQ with the same priorities (BullMQ's prioritized set).
  */
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import BeeQueue from 'bee-queue';
-import {
-  NO_RETRY,
-  NodeQueue,
-  createKeyLayout,
-  createRedis,
-  pendingRecord,
-  resolveOptions,
-  silentLogger,
-} from '@switchyard/shared';
+import { TaskQueues, createKeyLayout, createRedis, planTask, silentLogger } from '@switchyard/shared';
 import { createCpuPool } from '../node-worker/src/tasks/cpu-pool.js';
 import { NodeWorker } from '../node-worker/src/worker.js';
 import { startRedisServer } from '../tests/support/redis-server.js';
@@ -49,32 +44,43 @@ async function withinTimeLimit<T>(what: string, work: Promise<T>): Promise<T> {
   }
 }
 
-async function switchyard(url: string): Promise<Measure> {
+/** Switchyard: every job in `default`, or (mixed) priorities 0-9 over three queues. */
+async function switchyardRun(url: string, mixed: boolean): Promise<Measure> {
   const redis = createRedis(url, 'worker');
   const keys = createKeyLayout(`bench-${randomUUID().slice(0, 8)}`);
-  const queue = new NodeQueue(redis, keys, 3_600);
-  const options = resolveOptions(NO_RETRY);
+  const queues = new TaskQueues(redis, keys, 'node', 3_600);
+  const names = mixed ? ['q0', 'q1', 'q2'] : ['default'];
   const enqueueStart = process.hrtime.bigint();
   for (let i = 0; i < JOBS; i += 1_000) {
     await Promise.all(
-      Array.from({ length: Math.min(1_000, JOBS - i) }, () =>
-        queue.enqueue(
-          pendingRecord({ task_id: randomUUID(), worker: 'node', task: 'add', args: [1, 2], total: 1 }),
-          options,
-        ),
-      ),
+      Array.from({ length: Math.min(1_000, JOBS - i) }, (_, j) => {
+        const n = i + j;
+        const { record, payload } = planTask('node', randomUUID(), {
+          task: 'add',
+          args: [1, 2],
+          queue: names[n % names.length]!,
+          ...(mixed ? { options: { priority: n % 10 } } : {}),
+        });
+        return queues.enqueue(record, payload);
+      }),
     );
   }
   const enqueuePerSecond = perSecond(JOBS, enqueueStart);
   const worker = new NodeWorker(
     {
-      queue,
+      queues,
       blocking: createRedis(url, 'blocking'),
       subscriber: createRedis(url, 'blocking'),
-      cancelChannel: keys.nodeCancelChannel,
       cpuPool: createCpuPool(1),
     },
-    { concurrency: CONCURRENCY, leaseMs: 30_000, longTaskStepMs: 0, maxDeliveries: 20, blockTimeoutSeconds: 1 },
+    {
+      queues: names,
+      concurrency: CONCURRENCY,
+      leaseMs: 30_000,
+      longTaskStepMs: 0,
+      maxDeliveries: 20,
+      blockTimeoutSeconds: 1,
+    },
     silentLogger,
   );
   const drainStart = process.hrtime.bigint();
@@ -91,14 +97,24 @@ async function switchyard(url: string): Promise<Measure> {
   return { enqueuePerSecond, drainPerSecond };
 }
 
-async function bullmq(url: string): Promise<Measure> {
+const switchyard = (url: string) => switchyardRun(url, false);
+const switchyardMixed = (url: string) => switchyardRun(url, true);
+
+async function bullmqRun(url: string, prioritized: boolean): Promise<Measure> {
   const { port } = new URL(url);
   const connection = { host: '127.0.0.1', port: Number(port), maxRetriesPerRequest: null };
   const name = `bench-${randomUUID().slice(0, 8)}`;
   const queue = new Queue(name, { connection });
   const enqueueStart = process.hrtime.bigint();
   for (let i = 0; i < JOBS; i += 1_000) {
-    await queue.addBulk(Array.from({ length: Math.min(1_000, JOBS - i) }, () => ({ name: 'add', data: [1, 2] })));
+    await queue.addBulk(
+      Array.from({ length: Math.min(1_000, JOBS - i) }, (_, j) => ({
+        name: 'add',
+        data: [1, 2],
+        // BullMQ: 1 is the highest priority; Switchyard: 9 is.
+        ...(prioritized ? { opts: { priority: 10 - ((i + j) % 10) } } : {}),
+      })),
+    );
   }
   const enqueuePerSecond = perSecond(JOBS, enqueueStart);
   let done = 0;
@@ -121,6 +137,9 @@ async function bullmq(url: string): Promise<Measure> {
   await queue.close();
   return { enqueuePerSecond, drainPerSecond };
 }
+
+const bullmq = (url: string) => bullmqRun(url, false);
+const bullmqPriorities = (url: string) => bullmqRun(url, true);
 
 async function beeQueue(url: string): Promise<Measure> {
   const { port } = new URL(url);
@@ -150,8 +169,14 @@ async function beeQueue(url: string): Promise<Measure> {
   return { enqueuePerSecond, drainPerSecond };
 }
 
-const ALL_PEERS = { switchyard, bullmq, 'bee-queue': beeQueue } as const;
-/** PEERS=switchyard,bullmq runs only those (BullMQ is always the reference when it runs). */
+const ALL_PEERS = {
+  switchyard,
+  bullmq,
+  'bee-queue': beeQueue,
+  'switchyard-mixed': switchyardMixed,
+  'bullmq-priorities': bullmqPriorities,
+} as const;
+/** PEERS=switchyard,bullmq runs only those (BullMQ is the reference of the plain case, bullmq-priorities of the mixed one). */
 const PEERS = Object.fromEntries(
   Object.entries(ALL_PEERS).filter(([name]) =>
     (process.env.PEERS ?? Object.keys(ALL_PEERS).join(',')).split(',').includes(name),
@@ -187,14 +212,16 @@ async function main(): Promise<void> {
     await server.stop();
   }
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-  const bullDrain = results.bullmq ? median(results.bullmq.map((m) => m.drainPerSecond)) : NaN;
+  const drainOf = (name: string) => (results[name] ? median(results[name].map((m) => m.drainPerSecond)) : NaN);
   console.log(`\n${JOBS} no-op jobs, concurrency ${CONCURRENCY}, median of ${ROUNDS} rounds, node ${process.version}`);
-  console.log('| queue | enqueue (jobs/s) | drain (jobs/s) | drain vs BullMQ |');
+  console.log('| queue | enqueue (jobs/s) | drain (jobs/s) | drain vs BullMQ (same case) |');
   console.log('| --- | --- | --- | --- |');
   for (const [name, measures] of Object.entries(results)) {
     const drain = median(measures.map((m) => m.drainPerSecond));
     const enqueue = median(measures.map((m) => m.enqueuePerSecond));
-    console.log(`| ${name} | ${enqueue.toFixed(0)} | ${drain.toFixed(0)} | ${(drain / bullDrain).toFixed(2)}× |`);
+    const reference =
+      name.endsWith('mixed') || name.endsWith('priorities') ? drainOf('bullmq-priorities') : drainOf('bullmq');
+    console.log(`| ${name} | ${enqueue.toFixed(0)} | ${drain.toFixed(0)} | ${(drain / reference).toFixed(2)}× |`);
   }
   process.exit(0);
 }

@@ -1,7 +1,10 @@
 // `npm start`: the whole local stack in one command. Installs what is missing, compiles, then runs
 // and supervises Redis (unless REDIS_URL points at one), the gateway, NODE_WORKERS Node workers and
 // the R worker, restarting any that crashes (like compose's restart policy). Ctrl-C stops them all.
+// Unless QUEUES is set, the workers take `default` plus every queue TASK_ROUTES routes their kind's
+// tasks to; the gateway and the R service share an R_SERVICE_TOKEN made for this run.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ROOT, buildTypeScript, ensureNodeModules, ensureSystemPackages } from './lib/prerequisites.mjs';
@@ -32,6 +35,17 @@ if (missing.includes('redis')) process.exit(1);
 const withR = !missing.includes('r');
 if (!withR) say('R is not available: the R worker is not started and /r routes answer 503.');
 buildTypeScript();
+
+const { parseTaskRoutes, routedQueues } = await import('../shared/dist/index.js');
+let routes;
+try {
+  routes = parseTaskRoutes(process.env.TASK_ROUTES ?? '');
+} catch (error) {
+  console.error(`[switchyard] TASK_ROUTES ${error.message}`);
+  process.exit(2);
+}
+const queuesOf = (kind) => process.env.QUEUES ?? routedQueues(routes, kind).join(',');
+const rServiceToken = process.env.R_SERVICE_TOKEN ?? randomBytes(24).toString('hex');
 
 const services = [];
 let stopping = false;
@@ -77,7 +91,7 @@ async function waitUntil(check, timeoutMs) {
   return false;
 }
 
-const common = { REDIS_URL: redisUrl, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' };
+const common = { REDIS_URL: redisUrl, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', R_SERVICE_TOKEN: rServiceToken };
 
 if (ownRedis) {
   const dir = `${ROOT}/.switchyard/redis`;
@@ -96,15 +110,18 @@ supervise('gateway', process.execPath, ['gateway/dist/main.js'], {
   R_SERVICE_URL: process.env.R_SERVICE_URL ?? `http://127.0.0.1:${rPort}`,
 });
 for (let i = 1; i <= nodeWorkers; i++) {
-  supervise(
-    nodeWorkers > 1 ? `node-worker-${i}` : 'node-worker',
-    process.execPath,
-    ['node-worker/dist/main.js'],
-    common,
-  );
+  supervise(nodeWorkers > 1 ? `node-worker-${i}` : 'node-worker', process.execPath, ['node-worker/dist/main.js'], {
+    ...common,
+    QUEUES: queuesOf('node'),
+  });
 }
 if (withR) {
-  supervise('r-worker', 'Rscript', ['r-worker/main.R'], { ...common, PORT: String(rPort), HOST: '127.0.0.1' });
+  supervise('r-worker', 'Rscript', ['r-worker/main.R'], {
+    ...common,
+    PORT: String(rPort),
+    HOST: '127.0.0.1',
+    QUEUES: queuesOf('r'),
+  });
 }
 
 async function shutdown(signal) {
@@ -136,6 +153,9 @@ const ready = await waitUntil(async () => (await fetch(`http://127.0.0.1:${gatew
 if (ready) {
   say(
     `up: gateway ${base}  docs ${base}/docs  (${nodeWorkers} Node worker${nodeWorkers === 1 ? '' : 's'}${withR ? `, R worker on :${rPort}` : ''})`,
+  );
+  say(
+    `queues: Node ${queuesOf('node')}${withR ? `; R ${queuesOf('r')}` : ''}  (see ${base}/queues and ${base}/workers)`,
   );
   say(`try: curl -s -X POST ${base}/node/execute -H 'content-type: application/json' -d '{"total": 5}'`);
   say('Ctrl-C stops everything.');

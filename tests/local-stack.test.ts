@@ -32,6 +32,7 @@ describe('npm start', () => {
         REDIS_PORT: String(redisPort),
         R_PORT: String(rPort),
         NODE_WORKERS: '2',
+        TASK_ROUTES: 'factorial=cpu,matmul=cpu',
         LONG_TASK_STEP_MS: '50',
         KEY_PREFIX: 'local-stack-test',
       },
@@ -60,6 +61,43 @@ describe('npm start', () => {
       expect(done.result).toBe(2);
     }
 
+    // TASK_ROUTES sends factorial to queue cpu, which the workers take besides default.
+    const routed = await client.runToCompletion('node', { task: 'factorial', args: [10] });
+    expect(routed.at(-1)).toMatchObject({ state: 'SUCCESS', queue: 'cpu', result: '3628800' });
+    const { queues } = (await (await fetch(`http://127.0.0.1:${port}/queues`)).json()) as {
+      queues: { kind: string; name: string; consumers: number }[];
+    };
+    expect(queues).toContainEqual(expect.objectContaining({ kind: 'node', name: 'cpu', consumers: 2 }));
+    expect(queues).toContainEqual(expect.objectContaining({ kind: 'r', name: 'default', consumers: 1 }));
+    const { workers } = (await (await fetch(`http://127.0.0.1:${port}/workers`)).json()) as {
+      workers: { kind: string; queues: string[] }[];
+    };
+    expect(workers.filter((w) => w.kind === 'node').map((w) => w.queues)).toEqual([
+      ['default', 'cpu'],
+      ['default', 'cpu'],
+    ]);
+
+    // A burst of 200 small R tasks, 20 requests at a time: none is refused, all succeed.
+    const statuses: number[] = [];
+    const rTasks: string[] = [];
+    for (let batch = 0; batch < 10; batch++) {
+      const replies = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => client.execute('r', { task: 'summary_stats', args: [[batch, i, 3]] })),
+      );
+      for (const reply of replies) {
+        statuses.push(reply.status);
+        if (reply.taskId) rTasks.push(reply.taskId);
+      }
+    }
+    expect(statuses.filter((status) => status !== 202)).toEqual([]);
+    await waitFor(
+      async () => {
+        const records = await Promise.all(rTasks.map((id) => client.collect('r', id)));
+        return records.every((record) => record.state === 'SUCCESS');
+      },
+      { timeoutMs: 90_000, intervalMs: 1_000, what: '200 R tasks to succeed' },
+    );
+
     const [victim] = workerPids(output);
     process.kill(victim!, 'SIGKILL');
     await waitFor(() => /node-worker-\d exited \(SIGKILL\); restarting/.test(output), {
@@ -72,5 +110,5 @@ describe('npm start', () => {
     expect(code).toBe(0);
     expect(output).toContain('[switchyard] stopped');
     await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
-  }, 150_000);
+  }, 240_000);
 });

@@ -43,4 +43,29 @@ describe('loadConfig', () => {
       /REDIS_URL must be a URL starting with redis:\/\/ or rediss:\/\/$/,
     );
   });
+
+  it('reads QUEUES in order of preference and TASK_ROUTES per kind', () => {
+    expect(loadConfig(NodeWorkerEnv, {}).QUEUES).toEqual(['default']);
+    expect(loadConfig(NodeWorkerEnv, { QUEUES: ' cpu, default ' }).QUEUES).toEqual(['cpu', 'default']);
+    const routes = loadConfig(GatewayEnv, {
+      TASK_ROUTES: 'factorial=cpu, long_task=slow, r:lm_fit=models',
+    }).TASK_ROUTES;
+    expect(routes).toEqual({
+      node: { factorial: 'cpu', long_task: 'slow' },
+      r: { long_task: 'slow', lm_fit: 'models' },
+    });
+  });
+
+  it.each([
+    [{ QUEUES: '' }, NodeWorkerEnv, /QUEUES must name at least one queue/],
+    [{ QUEUES: 'a,a' }, NodeWorkerEnv, /QUEUES must not name a queue twice/],
+    [{ QUEUES: 'a:b' }, NodeWorkerEnv, /QUEUES each queue name must be 1-64 letters/],
+    [{ TASK_ROUTES: 'factorial' }, GatewayEnv, /TASK_ROUTES must be task=queue pairs/],
+    [{ TASK_ROUTES: 'nope=cpu' }, GatewayEnv, /TASK_ROUTES "nope=cpu" names no task/],
+    [{ TASK_ROUTES: 'r:add=cpu' }, GatewayEnv, /names no task of kind r/],
+    [{ TASK_ROUTES: 'add=a b' }, GatewayEnv, /queue of "add=a b" must be 1-64/],
+    [{ R_SERVICE_TOKEN: 'short' }, GatewayEnv, /R_SERVICE_TOKEN must be 32-256 printable characters without spaces$/],
+  ])('names a bad %j', (env, schema, message) => {
+    expect(() => loadConfig(schema, env)).toThrow(message);
+  });
 });

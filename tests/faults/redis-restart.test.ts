@@ -24,7 +24,6 @@ const ctx = useStack({
   nodeWorkers: 2,
   withR: true,
   env: {
-    HEARTBEAT_TTL_SECONDS: '3',
     LOG_LEVEL: 'warn',
     LONG_TASK_STEP_MS: '100',
     LEASE_MS: '2000',

@@ -3,6 +3,9 @@ import { waitFor } from './wait.js';
 
 export interface CollectedRecord {
   task_id: string;
+  queue: string;
+  priority: number;
+  eta: string | null;
   state: string;
   current: number;
   total: number;
@@ -10,6 +13,7 @@ export interface CollectedRecord {
   result: unknown;
   error: string | null;
   attempts: number;
+  started_at: string | null;
   finished_at: string | null;
 }
 

@@ -8,6 +8,9 @@ import { freePort, startRedisServer, uniquePrefix, type RedisServer } from './re
 import { startService, type ServiceProcess } from './services.js';
 import { waitFor } from './wait.js';
 
+/** The token the stack's gateway and R service share (R_SERVICE_TOKEN). */
+export const STACK_R_SERVICE_TOKEN = 'stack-test-token-0123456789abcdef0123456789';
+
 export interface Stack {
   baseUrl: string;
   /** Where the gateway looks for the R service (started there when `withR`). */
@@ -27,7 +30,12 @@ export async function startStack(
   redis: RedisServer,
   options: { env?: Record<string, string>; nodeWorkers?: number; withR?: boolean; label?: string } = {},
 ): Promise<Stack> {
-  const env = { REDIS_URL: redis.url, KEY_PREFIX: uniquePrefix(options.label ?? 'stack'), ...options.env };
+  const env = {
+    REDIS_URL: redis.url,
+    KEY_PREFIX: uniquePrefix(options.label ?? 'stack'),
+    R_SERVICE_TOKEN: STACK_R_SERVICE_TOKEN,
+    ...options.env,
+  };
   const services: ServiceProcess[] = [];
   const workers: ServiceProcess[] = [];
   const [gatewayPort, rPort] = [await freePort(), await freePort()];
