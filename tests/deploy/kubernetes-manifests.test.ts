@@ -30,8 +30,9 @@ function mutate(overlay: (typeof OVERLAYS)[number], change: (find: (kind: string
   return objects;
 }
 
-const container = (deployment: Parsed, name = deployment.metadata.name) =>
+const container = (deployment: Parsed, name = deployment.metadata.name.replace(/-cpu$/, '')) =>
   deployment.spec.template.spec.containers.find((c: { name: string }) => c.name === name);
+const envVar = (c: Parsed, name: string) => c.env.find((v: { name: string }) => v.name === name);
 
 describe.each(OVERLAYS)('%s', (overlay) => {
   it('is valid for the Kubernetes API (kubernetes-models types, no unknown fields)', () => {
@@ -44,7 +45,7 @@ describe.each(OVERLAYS)('%s', (overlay) => {
 });
 
 describe('k8s/', () => {
-  it('base has what the issue lists: namespace, config, Redis with a PVC, three Deployments, PDBs, an HPA', () => {
+  it('base has what the issues list: namespace, config, Redis with a PVC, the Deployments of every worker group, PDBs, an HPA, NetworkPolicies', () => {
     const kinds = rendered.get('k8s/base')!.map((o) => `${o.kind}/${o.metadata.name.replace(/-[a-z0-9]{10}$/, '')}`);
     expect(kinds).toEqual(
       expect.arrayContaining([
@@ -53,21 +54,52 @@ describe('k8s/', () => {
         'Secret/switchyard-redis',
         'StatefulSet/redis',
         'Deployment/gateway',
+        'Secret/switchyard-r-service',
         'Deployment/node-worker',
+        'Deployment/node-worker-cpu',
         'Deployment/r-worker',
         'PodDisruptionBudget/node-worker',
+        'PodDisruptionBudget/node-worker-cpu',
         'PodDisruptionBudget/r-worker',
         'HorizontalPodAutoscaler/gateway',
+        'NetworkPolicy/r-worker-from-gateway',
+        'NetworkPolicy/redis-from-services',
       ]),
     );
   });
 
-  it('the KEDA overlay scales node-worker on the queue, the plain one does not need KEDA', () => {
-    const kinds = (overlay: string) => rendered.get(overlay)!.map((o) => o.kind);
-    expect(kinds('k8s/overlays/minikube')).not.toContain('ScaledObject');
-    expect(kinds('k8s/overlays/minikube-keda')).toEqual(
-      expect.arrayContaining(['ScaledObject', 'TriggerAuthentication']),
+  it('a dedicated cpu worker group takes the queue TASK_ROUTES sends factorial and matmul to', () => {
+    const objects = rendered.get('k8s/base')!;
+    const find = (kind: string, name: string) =>
+      objects.find((o) => o.kind === kind && o.metadata.name.replace(/-[a-z0-9]{10}$/, '') === name) as Parsed;
+    expect(find('ConfigMap', 'switchyard-gateway').data.TASK_ROUTES).toBe('factorial=cpu,matmul=cpu');
+    expect(envVar(container(find('Deployment', 'node-worker-cpu')), 'QUEUES').value).toBe('cpu');
+    expect(envVar(container(find('Deployment', 'node-worker')), 'QUEUES').value).toBe('default');
+  });
+
+  it('the KEDA overlay scales every worker group on its own queue, the plain one does not need KEDA', () => {
+    const names = (overlay: string) => rendered.get(overlay)!.map((o) => `${o.kind}/${o.metadata.name}`);
+    expect(names('k8s/overlays/minikube').filter((n) => n.startsWith('ScaledObject/'))).toEqual([]);
+    expect(names('k8s/overlays/minikube-keda')).toEqual(
+      expect.arrayContaining([
+        'ScaledObject/node-worker',
+        'ScaledObject/node-worker-cpu',
+        'ScaledObject/r-worker',
+        'TriggerAuthentication/redis-password',
+        'NetworkPolicy/redis-from-keda',
+      ]),
     );
+    const listNames = rendered
+      .get('k8s/overlays/minikube-keda')!
+      .filter((o) => o.kind === 'ScaledObject')
+      .map(
+        (o) => `${o.metadata.name}: ${(o.spec as Parsed).triggers.map((t: Parsed) => t.metadata.listName).join(' ')}`,
+      );
+    expect(listNames.sort()).toEqual([
+      'node-worker-cpu: switchyard:{node:cpu}:wait',
+      'node-worker: switchyard:{node:default}:wait',
+      'r-worker: switchyard:{r:default}:wait',
+    ]);
   });
 
   it('docs/minikube.md builds every image the minikube overlay runs, under the name it runs', () => {
@@ -76,7 +108,7 @@ describe('k8s/', () => {
       .get('k8s/overlays/minikube')!
       .flatMap((o) => ((o.spec as Parsed)?.template?.spec?.containers ?? []).map((c: { image: string }) => c.image))
       .filter((image: string) => image.startsWith('switchyard/'));
-    expect(images.sort()).toEqual(SERVICES.map((s) => `${imageRepository(s)}:local`).sort());
+    expect([...new Set(images)].sort()).toEqual(SERVICES.map((s) => `${imageRepository(s)}:local`).sort());
     for (const image of images) {
       const service = image.split('/')[1].split(':')[0];
       expect(docs).toContain(`-t ${image} -f ${service}/Dockerfile`);
@@ -224,20 +256,158 @@ describe('the Kubernetes checks catch', () => {
     );
   });
 
-  it('a KEDA trigger on the wrong list, a short address, or a missing Secret', () => {
+  it('a KEDA trigger on the old list, a short address, or a missing Secret', () => {
     const objects = mutate('k8s/overlays/minikube-keda', (find) => {
       const trigger = find('ScaledObject', 'node-worker').spec.triggers[0];
-      trigger.metadata.listName = 'switchyard:queue';
+      trigger.metadata.listName = 'switchyard:node:queue';
       trigger.metadata.address = 'redis:6379';
       find('TriggerAuthentication', 'redis-password').spec.secretTargetRef[0].name = 'switchyard-redis-f5k7m9tkfb';
-      find('ConfigMap', 'switchyard-common').data.KEY_PREFIX = 'sy';
     });
     expect(checkManifests(objects)).toEqual(
       expect.arrayContaining([
-        'ScaledObject/node-worker: listName switchyard:queue is not the Node queue sy:node:queue',
+        'ScaledObject/node-worker: listName switchyard:node:queue is not the waiting set of a queue Deployment/node-worker takes from (QUEUES default: switchyard:{node:default}:wait)',
+        'ScaledObject/node-worker: no trigger on queue default (switchyard:{node:default}:wait), which Deployment/node-worker takes from',
         'ScaledObject/node-worker: address redis:6379 is not a full Service name (KEDA resolves it from its own namespace)',
         'TriggerAuthentication/redis-password: Secret switchyard-redis-f5k7m9tkfb does not exist',
       ]),
+    );
+  });
+
+  it("KEDA triggers that do not follow KEY_PREFIX or a group's QUEUES, and a group KEDA does not scale", () => {
+    const objects = mutate('k8s/overlays/minikube-keda', (find) => {
+      find('ConfigMap', 'switchyard-common').data.KEY_PREFIX = 'sy';
+      envVar(container(find('Deployment', 'node-worker')), 'QUEUES').value = 'default,bulk';
+      find('ConfigMap', 'switchyard-gateway').data.TASK_ROUTES = 'factorial=cpu,matmul=cpu,add=bulk';
+      find('ScaledObject', 'r-worker').spec.scaleTargetRef.name = 'node-worker-cpu';
+    });
+    expect(checkManifests(objects)).toEqual(
+      expect.arrayContaining([
+        'ScaledObject/node-worker: listName switchyard:{node:default}:wait is not the waiting set of a queue Deployment/node-worker takes from (QUEUES default,bulk: sy:{node:default}:wait, sy:{node:bulk}:wait)',
+        'ScaledObject/node-worker: no trigger on queue bulk (sy:{node:bulk}:wait), which Deployment/node-worker takes from',
+        'ScaledObject/node-worker-cpu: no trigger on queue cpu (sy:{node:cpu}:wait), which Deployment/node-worker-cpu takes from',
+        'Deployment/r-worker: is a worker group no ScaledObject scales (KEDA scales every group here)',
+      ]),
+    );
+  });
+
+  it('a worker group on a queue nothing is routed to, and a routed queue no group takes', () => {
+    const objects = mutate('k8s/overlays/minikube', (find) => {
+      envVar(container(find('Deployment', 'node-worker-cpu')), 'QUEUES').value = 'cpus';
+      find('ConfigMap', 'switchyard-gateway').data.TASK_ROUTES = 'factorial=cpu,matmul=cpu,r:lm_fit=models';
+    });
+    expect(checkManifests(objects)).toEqual(
+      expect.arrayContaining([
+        'Deployment/gateway container gateway: node queue cpu (factorial, matmul tasks) is taken by no node worker group',
+        "Deployment/node-worker-cpu container node-worker: takes from queue cpus, which the gateway's TASK_ROUTES sends no node task to",
+        'Deployment/gateway container gateway: r queue models (lm_fit tasks) is taken by no r worker group',
+      ]),
+    );
+    const noDefault = mutate('k8s/overlays/minikube', (find) => {
+      envVar(container(find('Deployment', 'node-worker')), 'QUEUES').value = 'cpu';
+      find('ConfigMap', 'switchyard-gateway').data.TASK_ROUTES = 'factorial=cpu,matmul=cpu,add=bad:name';
+    });
+    expect(checkManifests(noDefault)).toContainEqual(
+      expect.stringMatching(/^Deployment\/gateway container gateway: TASK_ROUTES queue of "add=bad:name" must be/),
+    );
+  });
+
+  it("two worker groups' selectors matching each other's pods", () => {
+    const objects = mutate('k8s/overlays/minikube', (find) => {
+      find('Deployment', 'node-worker').spec.selector.matchLabels = { 'app.kubernetes.io/component': 'node-worker' };
+    });
+    expect(checkManifests(objects)).toContainEqual(
+      'Deployment/node-worker: selector also matches the pods of Deployment/node-worker-cpu',
+    );
+  });
+
+  it('an R service without the token, a token the services refuse, or two different tokens', () => {
+    const objects = mutate('k8s/overlays/minikube', (find) => {
+      const rWorker = container(find('Deployment', 'r-worker'));
+      rWorker.env = rWorker.env.filter((v: { name: string }) => v.name !== 'R_SERVICE_TOKEN');
+      envVar(container(find('Deployment', 'gateway')), 'R_SERVICE_TOKEN').valueFrom.secretKeyRef.key = 'password';
+      envVar(container(find('Deployment', 'gateway')), 'R_SERVICE_TOKEN').valueFrom.secretKeyRef.name =
+        'switchyard-redis';
+    });
+    expect(checkManifests(objects)).toEqual(
+      expect.arrayContaining([
+        'Deployment/r-worker container r-worker: no R_SERVICE_TOKEN: the R service listens beyond loopback, so it refuses to start without one',
+        'Deployment/gateway container gateway: R_SERVICE_TOKEN in Secret switchyard-redis is not 32-256 printable characters without spaces',
+      ]),
+    );
+    const twoTokens = mutate('k8s/overlays/minikube', (find) => {
+      envVar(container(find('Deployment', 'gateway')), 'R_SERVICE_TOKEN').valueFrom.secretKeyRef.name =
+        'switchyard-redis';
+      envVar(container(find('Deployment', 'gateway')), 'R_SERVICE_TOKEN').valueFrom.secretKeyRef.key = 'password';
+    });
+    expect(checkManifests(twoTokens)).toContainEqual(
+      expect.stringMatching(/^R_SERVICE_TOKEN: the gateway and the R workers take it from different Secret keys/),
+    );
+  });
+
+  it('an R service other pods can reach, or the gateway cannot, and a probe that needs the token', () => {
+    const objects = mutate('k8s/overlays/minikube', (find) => {
+      const policy = find('NetworkPolicy', 'r-worker-from-gateway');
+      policy.spec.ingress[0].from[0].podSelector.matchLabels = { 'app.kubernetes.io/component': 'node-worker' };
+      policy.spec.ingress[0].ports[0].port = 8080;
+      container(find('Deployment', 'r-worker')).readinessProbe.httpGet.path = '/tasks';
+    });
+    expect(checkManifests(objects)).toEqual(
+      expect.arrayContaining([
+        'NetworkPolicy/r-worker-from-gateway: opens port 8080, which Deployment/r-worker does not listen on',
+        'Deployment/r-worker: its NetworkPolicies keep Deployment/gateway from reaching the R service on port 8000',
+        'Deployment/r-worker container r-worker: readinessProbe GET /tasks needs the R service token; only /health is open',
+      ]),
+    );
+    const widened = mutate('k8s/overlays/minikube', (find) => {
+      find('NetworkPolicy', 'r-worker-from-gateway').spec.ingress[0].from[0].podSelector = {
+        matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'Exists' }],
+      };
+    });
+    expect(checkManifests(widened)).toEqual(
+      expect.arrayContaining([
+        'Deployment/r-worker: its NetworkPolicies let Deployment/node-worker reach port 8000, not only the gateway',
+        'Deployment/r-worker: its NetworkPolicies let Deployment/node-worker-cpu reach port 8000, not only the gateway',
+      ]),
+    );
+    const none = mutate('k8s/overlays/minikube', (find) => {
+      find('NetworkPolicy', 'r-worker-from-gateway').spec.podSelector.matchLabels = {
+        'app.kubernetes.io/name': 'rworker',
+      };
+    });
+    expect(checkManifests(none)).toEqual(
+      expect.arrayContaining([
+        'NetworkPolicy/r-worker-from-gateway: podSelector selects no pod',
+        'Deployment/r-worker: no NetworkPolicy protects the R service: any pod can hand it tasks on port 8000',
+      ]),
+    );
+  });
+
+  it("Redis that a Switchyard pod cannot reach, or any pod can, and KEDA's operator shut out", () => {
+    const objects = mutate('k8s/overlays/minikube-keda', (find) => {
+      const policy = find('NetworkPolicy', 'redis-from-services');
+      policy.spec.ingress[0].from[0].podSelector.matchExpressions[0].values = ['gateway', 'r-worker'];
+      const keda = find('NetworkPolicy', 'redis-from-keda');
+      keda.spec.ingress[0].from[0].namespaceSelector.matchLabels = { 'kubernetes.io/metadata.name': 'default' };
+    });
+    expect(checkManifests(objects)).toEqual(
+      expect.arrayContaining([
+        'StatefulSet/redis: its NetworkPolicies keep Deployment/node-worker from reaching Redis on port 6379',
+        'StatefulSet/redis: its NetworkPolicies keep Deployment/node-worker-cpu from reaching Redis on port 6379',
+        expect.stringMatching(/^StatefulSet\/redis: its NetworkPolicies let pods beyond the namespace reach Redis/),
+        "StatefulSet/redis: KEDA's redis triggers read the queues, but no NetworkPolicy lets KEDA's operator reach Redis",
+      ]),
+    );
+    const open = mutate('k8s/overlays/minikube', (find) => {
+      find('NetworkPolicy', 'redis-from-services').spec.ingress[0].from[0].podSelector = {};
+    });
+    expect(checkManifests(open)).toContainEqual('StatefulSet/redis: its NetworkPolicies let every pod reach port 6379');
+    const missing = mutate('k8s/overlays/minikube', (find) => {
+      find('NetworkPolicy', 'redis-from-services').spec.podSelector.matchLabels = {
+        'app.kubernetes.io/name': 'gateway',
+      };
+    });
+    expect(checkManifests(missing)).toContainEqual(
+      'StatefulSet/redis: no NetworkPolicy protects Redis: any pod can reach port 6379',
     );
   });
 

@@ -11,6 +11,9 @@ import type {
   V1Container,
   V1EnvVar,
   V1HTTPGetAction,
+  V1LabelSelector,
+  V1NetworkPolicy,
+  V1NetworkPolicyPeer,
   V1PodDisruptionBudget,
   V1PodTemplateSpec,
   V1Probe,
@@ -19,7 +22,7 @@ import type {
 } from '@kubernetes/client-node';
 import * as kedaModels from '@kubernetes-models/keda';
 import * as kubernetesModels from 'kubernetes-models';
-import { createKeyLayout } from '@switchyard/shared';
+import { DEFAULT_QUEUE, createKeyLayout, parseQueueList, parseTaskRoutes, type WorkerKind } from '@switchyard/shared';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { healthcheckCommand, readDockerfile } from './dockerfiles.js';
 import { ROOT, SERVICES, imageRepository, isService, withoutTag, type ServiceName } from './repo.js';
@@ -234,6 +237,15 @@ class Manifests {
     ];
   }
 
+  /** A Secret key's value (decoded), or undefined. */
+  secretValue(name: string, key: string, namespace: string): string | undefined {
+    const object = this.find('Secret', name, namespace) as
+      { data?: Record<string, string>; stringData?: Record<string, string> } | undefined;
+    if (object?.stringData?.[key] !== undefined) return object.stringData[key];
+    const encoded = object?.data?.[key];
+    return encoded === undefined ? undefined : Buffer.from(encoded, 'base64').toString('utf8');
+  }
+
   /** A ConfigMap key's value. */
   configValue(name: string, key: string, namespace: string): string | undefined {
     const object = this.find('ConfigMap', name, namespace) as { data?: Record<string, string> } | undefined;
@@ -421,6 +433,10 @@ export function checkManifests(objects: readonly K8sObject[]): string[] {
   for (const workload of m.workloads) {
     checkWorkload(m, workload, kedaTargets, budgets);
   }
+  checkSelectorsOverlap(m);
+  checkWorkerGroups(m, scaledObjects);
+  checkRServiceToken(m);
+  checkNetworkPolicies(m, scaledObjects);
 
   for (const service of SERVICES) {
     if (!m.workloads.some((w) => w.template.spec?.containers.some((c) => c.name === service))) {
@@ -637,19 +653,27 @@ function checkScaledObject(m: Manifests, scaledObject: K8sObject): void {
     return;
   }
   if ((spec.minReplicaCount ?? 0) < 2) m.report(where, 'minReplicaCount is below 2');
-  const worker = workload.template.spec?.containers.find((container) => container.name === 'node-worker');
-  if (!worker) m.report(where, 'does not scale the node-worker Deployment');
+  const group = workerGroupOf(m, workload);
+  if (!group) m.report(where, `${nameOf(workload.object)} runs no worker (node-worker or r-worker)`);
+  // One trigger per queue the group takes from, on that queue's waiting tasks (a ZSET, which KEDA's
+  // redis scaler counts with ZCARD), under the workers' KEY_PREFIX.
+  const expected = new Map(group?.queues.map((queue) => [group.keys.queue(group.kind, queue).wait, queue]) ?? []);
+  const seen = new Set<string>();
   for (const trigger of spec.triggers ?? []) {
-    if (trigger.type !== 'redis') continue;
+    if (trigger.type !== 'redis') {
+      m.report(where, `trigger ${trigger.type} is not checked here (only redis triggers on the queues)`);
+      continue;
+    }
     const metadata = trigger.metadata ?? {};
-    // The queue: LLEN of the Node queue key, with the workers' KEY_PREFIX.
-    if (worker) {
-      const environment = m.quietly(() => m.environment(worker, namespace, where));
-      const prefix =
-        m.valueOf(environment.get('KEY_PREFIX'), namespace) ??
-        String(serviceEnv('node-worker').defaultOf('KEY_PREFIX'));
-      const queue = createKeyLayout(prefix).nodeQueue;
-      if (metadata.listName !== queue) m.report(where, `listName ${metadata.listName} is not the Node queue ${queue}`);
+    if (group) {
+      const listName = metadata.listName ?? '';
+      if (!expected.has(listName)) {
+        m.report(
+          where,
+          `listName ${listName} is not the waiting set of a queue ${nameOf(workload.object)} takes from (QUEUES ${group.queues.join(',')}: ${[...expected.keys()].join(', ')})`,
+        );
+      } else if (seen.has(listName)) m.report(where, `two triggers on ${listName}`);
+      seen.add(listName);
     }
     // The address: a Service's full name (KEDA's operator runs in its own namespace).
     const address = metadata.address ?? (metadata.host ? `${metadata.host}:${metadata.port ?? 6379}` : undefined);
@@ -678,4 +702,364 @@ function checkScaledObject(m: Manifests, scaledObject: K8sObject): void {
       }
     }
   }
+  for (const [listName, queue] of expected) {
+    if (!seen.has(listName))
+      m.report(where, `no trigger on queue ${queue} (${listName}), which ${nameOf(workload.object)} takes from`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Worker groups, routes, the R service token, NetworkPolicies
+
+/** Which worker kind a container name runs. */
+const WORKER_KIND: Partial<Record<string, WorkerKind>> = { 'node-worker': 'node', 'r-worker': 'r' };
+
+interface WorkerGroup {
+  workload: Workload;
+  container: V1Container;
+  kind: WorkerKind;
+  /** QUEUES as the worker parses it (its default when unset). */
+  queues: string[];
+  keys: ReturnType<typeof createKeyLayout>;
+}
+
+/** A variable's value in a container, or the service's default when the manifests do not set it. */
+function containerValue(m: Manifests, workload: Workload, container: V1Container, name: string): string | undefined {
+  const environment = m.quietly(() => m.environment(container, workload.namespace, nameOf(workload.object)));
+  const set = m.valueOf(environment.get(name), workload.namespace);
+  if (set !== undefined) return set;
+  return isService(container.name) ? serviceEnv(container.name).defaultOf(name)?.toString() : undefined;
+}
+
+/** The worker a workload runs: its kind, queues and key layout; undefined for other workloads. */
+function workerGroupOf(m: Manifests, workload: Workload): WorkerGroup | undefined {
+  const container = workload.template.spec?.containers.find((c) => WORKER_KIND[c.name] !== undefined);
+  if (!container) return undefined;
+  const queuesText = containerValue(m, workload, container, 'QUEUES') ?? DEFAULT_QUEUE;
+  let queues: string[];
+  try {
+    queues = parseQueueList(queuesText);
+  } catch (error) {
+    m.report(`${nameOf(workload.object)} container ${container.name}`, `QUEUES ${(error as Error).message}`);
+    queues = [];
+  }
+  let keys: ReturnType<typeof createKeyLayout>;
+  try {
+    keys = createKeyLayout(containerValue(m, workload, container, 'KEY_PREFIX') ?? 'switchyard');
+  } catch (error) {
+    m.report(`${nameOf(workload.object)} container ${container.name}`, (error as Error).message);
+    keys = createKeyLayout('switchyard');
+  }
+  return { workload, container, kind: WORKER_KIND[container.name]!, queues, keys };
+}
+
+/** matchLabels and matchExpressions; an empty selector selects everything (as in NetworkPolicies). */
+export function selectorMatches(selector: V1LabelSelector | undefined, labels: Record<string, string> = {}): boolean {
+  if (!selector) return false;
+  const byLabels = Object.entries(selector.matchLabels ?? {}).every(([key, value]) => labels[key] === value);
+  const byExpressions = (selector.matchExpressions ?? []).every((requirement) => {
+    const value = labels[requirement.key];
+    switch (requirement.operator) {
+      case 'In':
+        return value !== undefined && (requirement.values ?? []).includes(value);
+      case 'NotIn':
+        return value === undefined || !(requirement.values ?? []).includes(value);
+      case 'Exists':
+        return value !== undefined;
+      case 'DoesNotExist':
+        return value === undefined;
+      default:
+        return false;
+    }
+  });
+  return byLabels && byExpressions;
+}
+
+/** Two controllers whose selectors match each other's pods fight over them (and a Service spans both). */
+function checkSelectorsOverlap(m: Manifests): void {
+  for (const workload of m.workloads) {
+    const selector = (workload.object.spec as { selector?: V1LabelSelector }).selector;
+    for (const other of m.workloads) {
+      if (other === workload || other.namespace !== workload.namespace) continue;
+      if (selectorMatches(selector, other.template.metadata?.labels)) {
+        m.report(nameOf(workload.object), `selector also matches the pods of ${nameOf(other.object)}`);
+      }
+    }
+  }
+}
+
+/**
+ * Dedicated worker groups: every queue the gateway routes to (TASK_ROUTES) and `default` are taken
+ * by some group of that kind, and no group waits on a queue nothing sends to. With KEDA, every group
+ * has its ScaledObject (checkScaledObject checks its triggers).
+ */
+function checkWorkerGroups(m: Manifests, scaledObjects: readonly K8sObject[]): void {
+  const groups = m.workloads.map((workload) => workerGroupOf(m, workload)).filter((g) => g !== undefined);
+  for (const gatewayWorkload of m.workloads) {
+    const gateway = gatewayWorkload.template.spec?.containers.find((c) => c.name === 'gateway');
+    if (!gateway) continue;
+    const at = `${nameOf(gatewayWorkload.object)} container gateway`;
+    let routes: ReturnType<typeof parseTaskRoutes>;
+    try {
+      routes = parseTaskRoutes(containerValue(m, gatewayWorkload, gateway, 'TASK_ROUTES') ?? '');
+    } catch (error) {
+      m.report(at, `TASK_ROUTES ${(error as Error).message}`);
+      continue;
+    }
+    for (const kind of ['node', 'r'] as const) {
+      const ofKind = groups.filter((g) => g.kind === kind && g.workload.namespace === gatewayWorkload.namespace);
+      const routed = new Map<string, string[]>();
+      for (const [task, queue] of Object.entries(routes[kind])) routed.set(queue, [...(routed.get(queue) ?? []), task]);
+      for (const [queue, tasks] of [[DEFAULT_QUEUE, ['unrouted']] as const, ...routed]) {
+        if (!ofKind.some((g) => g.queues.includes(queue))) {
+          m.report(at, `${kind} queue ${queue} (${tasks.join(', ')} tasks) is taken by no ${kind} worker group`);
+        }
+      }
+      for (const group of ofKind) {
+        for (const queue of group.queues) {
+          if (queue !== DEFAULT_QUEUE && !routed.has(queue)) {
+            m.report(
+              `${nameOf(group.workload.object)} container ${group.container.name}`,
+              `takes from queue ${queue}, which the gateway's TASK_ROUTES sends no ${kind} task to`,
+            );
+          }
+        }
+      }
+    }
+  }
+  if (scaledObjects.length === 0) return;
+  for (const group of groups) {
+    const targeting = scaledObjects.filter((so) => {
+      const ref = (so.spec as { scaleTargetRef?: { kind?: string; name?: string } } | undefined)?.scaleTargetRef;
+      return (
+        (ref?.kind ?? 'Deployment') === group.workload.object.kind &&
+        ref?.name === group.workload.object.metadata.name &&
+        (so.metadata.namespace ?? 'default') === group.workload.namespace
+      );
+    });
+    if (targeting.length === 0) {
+      m.report(
+        nameOf(group.workload.object),
+        'is a worker group no ScaledObject scales (KEDA scales every group here)',
+      );
+    }
+  }
+}
+
+/**
+ * R_SERVICE_TOKEN: the R workers require it (they listen beyond loopback, and refuse to start
+ * without one), the gateway shows it, both from the same Secret key, and the value is one the
+ * services accept.
+ */
+function checkRServiceToken(m: Manifests): void {
+  const sources: { at: string; secret?: { name: string; key: string }; workload: Workload }[] = [];
+  for (const workload of m.workloads) {
+    for (const container of workload.template.spec?.containers ?? []) {
+      if (container.name !== 'gateway' && container.name !== 'r-worker') continue;
+      const at = `${nameOf(workload.object)} container ${container.name}`;
+      const source = m.quietly(() => m.environment(container, workload.namespace, at)).get('R_SERVICE_TOKEN');
+      if (!source) {
+        m.report(
+          at,
+          container.name === 'r-worker'
+            ? 'no R_SERVICE_TOKEN: the R service listens beyond loopback, so it refuses to start without one'
+            : 'no R_SERVICE_TOKEN: the R workers require it',
+        );
+        continue;
+      }
+      if (!source.secret) {
+        m.report(at, 'R_SERVICE_TOKEN does not come from a Secret');
+        continue;
+      }
+      sources.push({ at, secret: source.secret, workload });
+      const value = m.secretValue(source.secret.name, source.secret.key, workload.namespace);
+      if (value !== undefined && !/^[\x21-\x7e]{32,256}$/.test(value)) {
+        m.report(
+          at,
+          `R_SERVICE_TOKEN in Secret ${source.secret.name} is not 32-256 printable characters without spaces`,
+        );
+      }
+    }
+  }
+  const distinct = new Set(sources.map((s) => `${s.secret?.name}/${s.secret?.key}`));
+  if (distinct.size > 1) {
+    m.report(
+      'R_SERVICE_TOKEN',
+      `the gateway and the R workers take it from different Secret keys: ${[...distinct].join(', ')}`,
+    );
+  }
+}
+
+/** The port number a NetworkPolicy port (number or name) opens on a workload's pods, if any. */
+function policyPort(workload: Workload, port: number | string | undefined): number | undefined {
+  return resolvePort(workload.template.spec?.containers ?? [], port);
+}
+
+/**
+ * NetworkPolicies: each selects real pods, opens ports those pods listen on, and its peers select
+ * real pods. Only the gateway's pods may reach the R workers' port; Switchyard's own pods (the
+ * gateway and every worker group) may reach Redis, and no other pod (but KEDA's operator, where
+ * KEDA reads the queues).
+ */
+function checkNetworkPolicies(m: Manifests, scaledObjects: readonly K8sObject[]): void {
+  const policies = m.all<V1NetworkPolicy>('NetworkPolicy');
+  for (const policy of policies) {
+    const where = nameOf(policy);
+    const namespace = policy.metadata.namespace ?? 'default';
+    const spec = policy.spec;
+    const targets = m.workloads.filter(
+      (w) => w.namespace === namespace && selectorMatches(spec?.podSelector, w.template.metadata?.labels),
+    );
+    if (targets.length === 0) m.report(where, 'podSelector selects no pod');
+    const types = spec?.policyTypes ?? ['Ingress'];
+    if (types.includes('Egress') && (spec?.egress ?? []).length === 0) {
+      m.report(where, 'blocks every connection out of its pods (Egress without egress rules)');
+    }
+    for (const rule of spec?.ingress ?? []) {
+      for (const port of rule.ports ?? []) {
+        for (const target of targets) {
+          if (policyPort(target, port.port) === undefined) {
+            m.report(where, `opens port ${port.port}, which ${nameOf(target.object)} does not listen on`);
+          }
+        }
+      }
+      for (const peer of rule._from ?? (rule as { from?: V1NetworkPolicyPeer[] }).from ?? []) {
+        if (peer.namespaceSelector || peer.ipBlock) continue; // beyond the namespace: checked below for Redis
+        if (
+          !m.workloads.some(
+            (w) => w.namespace === namespace && selectorMatches(peer.podSelector, w.template.metadata?.labels),
+          )
+        ) {
+          m.report(where, `a from podSelector ${JSON.stringify(peer.podSelector)} selects no pod`);
+        }
+      }
+    }
+  }
+
+  /** Who may connect to `target` on `port`: in-namespace workloads, and peers from elsewhere. */
+  const allowedPeers = (target: Workload, port: number) => {
+    const applying = policies.filter(
+      (p) =>
+        (p.metadata.namespace ?? 'default') === target.namespace &&
+        (p.spec?.policyTypes ?? ['Ingress']).includes('Ingress') &&
+        selectorMatches(p.spec?.podSelector, target.template.metadata?.labels),
+    );
+    if (applying.length === 0) return undefined; // no policy: everyone
+    const workloads = new Set<Workload>();
+    const external: V1NetworkPolicyPeer[] = [];
+    let everyone = false;
+    for (const policy of applying) {
+      for (const rule of policy.spec?.ingress ?? []) {
+        const opens =
+          (rule.ports ?? []).length === 0 || (rule.ports ?? []).some((p) => policyPort(target, p.port) === port);
+        if (!opens) continue;
+        const peers = rule._from ?? (rule as { from?: V1NetworkPolicyPeer[] }).from ?? [];
+        if (peers.length === 0) everyone = true;
+        for (const peer of peers) {
+          if (peer.namespaceSelector || peer.ipBlock) external.push(peer);
+          else {
+            for (const w of m.workloads) {
+              if (w.namespace === target.namespace && selectorMatches(peer.podSelector, w.template.metadata?.labels))
+                workloads.add(w);
+            }
+            if (Object.keys(peer.podSelector ?? {}).length === 0 || isEmptySelector(peer.podSelector)) everyone = true;
+          }
+        }
+      }
+    }
+    return { workloads, external, everyone };
+  };
+
+  const runs = (workload: Workload, name: string) =>
+    workload.template.spec?.containers.some((container) => container.name === name) ?? false;
+
+  // The R workers: reachable from the gateway's pods only.
+  for (const rWorkload of m.workloads.filter((w) => runs(w, 'r-worker'))) {
+    const where = nameOf(rWorkload.object);
+    const container = rWorkload.template.spec!.containers.find((c) => c.name === 'r-worker')!;
+    const port = Number(containerValue(m, rWorkload, container, 'PORT'));
+    const allowed = allowedPeers(rWorkload, port);
+    if (!allowed) {
+      m.report(where, `no NetworkPolicy protects the R service: any pod can hand it tasks on port ${port}`);
+      continue;
+    }
+    const gateways = m.workloads.filter((w) => w.namespace === rWorkload.namespace && runs(w, 'gateway'));
+    if (allowed.everyone || allowed.external.length > 0) {
+      m.report(where, `its NetworkPolicies let pods other than the gateway's reach port ${port}`);
+    }
+    for (const other of allowed.workloads) {
+      if (!runs(other, 'gateway'))
+        m.report(where, `its NetworkPolicies let ${nameOf(other.object)} reach port ${port}, not only the gateway`);
+    }
+    for (const gateway of gateways) {
+      if (!allowed.everyone && !allowed.workloads.has(gateway)) {
+        m.report(
+          where,
+          `its NetworkPolicies keep ${nameOf(gateway.object)} from reaching the R service on port ${port}`,
+        );
+      }
+    }
+    // The kubelet's probes are not filtered, but they carry no token: only /health is open without one.
+    for (const [which, probe] of [
+      ['readinessProbe', container.readinessProbe],
+      ['livenessProbe', container.livenessProbe],
+    ] as const) {
+      const path = probe?.httpGet?.path;
+      if (probe?.httpGet && path !== '/health') {
+        m.report(`${where} container r-worker`, `${which} GET ${path} needs the R service token; only /health is open`);
+      }
+    }
+  }
+
+  // Redis: reachable from Switchyard's pods only (and KEDA's operator when KEDA reads the queues).
+  const usesKedaRedis = scaledObjects.some((so) =>
+    ((so.spec as { triggers?: { type?: string }[] } | undefined)?.triggers ?? []).some((t) => t.type === 'redis'),
+  );
+  for (const redisWorkload of m.workloads.filter((w) => runs(w, 'redis'))) {
+    const where = nameOf(redisWorkload.object);
+    const redisContainer = redisWorkload.template.spec!.containers.find((c) => c.name === 'redis')!;
+    const port = redisContainer.ports?.[0]?.containerPort ?? 6379;
+    const allowed = allowedPeers(redisWorkload, port);
+    if (!allowed) {
+      m.report(where, `no NetworkPolicy protects Redis: any pod can reach port ${port}`);
+      continue;
+    }
+    if (allowed.everyone) m.report(where, `its NetworkPolicies let every pod reach port ${port}`);
+    const clients = m.workloads.filter(
+      (w) =>
+        w.namespace === redisWorkload.namespace &&
+        (w.template.spec?.containers ?? []).some((c) => isService(c.name) && serviceEnv(c.name).names.has('REDIS_URL')),
+    );
+    for (const client of clients) {
+      if (!allowed.everyone && !allowed.workloads.has(client)) {
+        m.report(where, `its NetworkPolicies keep ${nameOf(client.object)} from reaching Redis on port ${port}`);
+      }
+    }
+    for (const other of allowed.workloads) {
+      if (other !== redisWorkload && !clients.includes(other)) {
+        m.report(
+          where,
+          `its NetworkPolicies let ${nameOf(other.object)}, which is not a Switchyard service, reach Redis`,
+        );
+      }
+    }
+    const isKedaOperator = (peer: V1NetworkPolicyPeer) =>
+      !peer.ipBlock &&
+      peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === 'keda' &&
+      peer.podSelector?.matchLabels?.['app.kubernetes.io/name'] === 'keda-operator';
+    for (const peer of allowed.external) {
+      if (!(usesKedaRedis && isKedaOperator(peer))) {
+        m.report(where, `its NetworkPolicies let pods beyond the namespace reach Redis: ${JSON.stringify(peer)}`);
+      }
+    }
+    if (usesKedaRedis && !allowed.everyone && !allowed.external.some(isKedaOperator)) {
+      m.report(where, "KEDA's redis triggers read the queues, but no NetworkPolicy lets KEDA's operator reach Redis");
+    }
+  }
+}
+
+function isEmptySelector(selector: V1LabelSelector | undefined): boolean {
+  return (
+    !!selector && Object.keys(selector.matchLabels ?? {}).length === 0 && (selector.matchExpressions ?? []).length === 0
+  );
 }
