@@ -16,7 +16,7 @@ test_config <- function(redis_url, ...) {
 # Closed when the calling test ends, its children killed and collected first. `subscribe`: with a
 # subscriber on the wake and cancel channels, as main.R makes.
 new_test_service <- function(config, ..., logger = silent_logger, subscribe = TRUE, envir = parent.frame()) {
-  redis <- redis_connect(config$redis_url, use_redux = FALSE)
+  redis <- redis_connect(config$redis_url, use_redux = FALSE, connect_now = FALSE)
   keys <- new_key_layout(config$key_prefix)
   subscriber <- if (subscribe) new_subscriber(parse_redis_url(config$redis_url), c(keys$wake_channel("r"), keys$cancel_channel("r")), logger) else NULL
   service <- new_service(config, c(list(redis = redis, scripts = test_scripts, keys = keys, logger = logger, subscriber = subscriber), list(...)))
