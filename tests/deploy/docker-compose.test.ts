@@ -11,7 +11,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { ensureSystemPackages } from '../../scripts/lib/prerequisites.mjs';
-import { checkCompose, readCompose, type ComposeFile } from './support/compose.js';
+import {
+  checkCompose,
+  checkReadmeComposeVariables,
+  parseCompose,
+  readCompose,
+  variableSources,
+  type ComposeFile,
+} from './support/compose.js';
 import { ROOT, readRepoFile } from './support/repo.js';
 
 const composeText = readRepoFile('docker-compose.yml');
@@ -80,8 +87,29 @@ describe('docker-compose.yml', () => {
     expect(result.status).toBe(0);
   });
 
-  it('has every cross-reference right: builds, health checks, env names, addresses, ports, grace periods', () => {
+  it('has every cross-reference right: builds, health checks, env names, addresses, ports, grace periods, worker groups, the R token', () => {
     expect(checkCompose(readCompose())).toEqual([]);
+  });
+
+  it("keeps README's promise: every variable passes through from the shell but the ones README names", () => {
+    expect(checkReadmeComposeVariables(composeText, readRepoFile('README.md'))).toEqual([]);
+    const sources = variableSources(composeText);
+    // What README's Deploy section says compose fixes, and nothing else.
+    const fixed = [...sources.values()].flatMap((s) =>
+      [...s].filter(([, source]) => source === 'compose' || source === 'service-default').map(([v]) => v),
+    );
+    expect([...new Set(fixed)].sort()).toEqual(['HOST', 'PORT', 'QUEUES', 'REDIS_URL', 'R_SERVICE_URL']);
+    expect(sources.get('r-worker')?.get('QUEUES')).toBe('shell');
+    expect(sources.get('gateway')?.get('TASK_ROUTES')).toBe('shell-or-compose-default');
+  });
+
+  it('runs a dedicated cpu worker group for the tasks TASK_ROUTES sends to cpu, and one R token for both sides', () => {
+    const compose = readCompose();
+    const env = (service: string) => compose.services[service]!.environment as Record<string, string | null>;
+    expect(env('gateway').TASK_ROUTES).toBe('factorial=cpu,matmul=cpu');
+    expect(env('node-worker-cpu').QUEUES).toBe('cpu');
+    expect(env('node-worker').QUEUES).toBe('default');
+    expect(env('gateway').R_SERVICE_TOKEN).toBe(env('r-worker').R_SERVICE_TOKEN);
   });
 });
 
@@ -182,6 +210,67 @@ describe('the compose checks catch', () => {
         'r-worker: stop_grace_period 25s does not exceed the 30s a graceful stop may take',
       ]),
     );
+  });
+
+  it('a worker group on a queue nothing is routed to, and a routed queue no worker takes', () => {
+    const compose = mutate((c) => {
+      (c.services['node-worker-cpu']!.environment as Record<string, string>).QUEUES = 'cpus';
+      (c.services.gateway!.environment as Record<string, string>).TASK_ROUTES =
+        'factorial=cpu,matmul=cpu,r:lm_fit=models';
+    });
+    expect(checkCompose(compose)).toEqual(
+      expect.arrayContaining([
+        'gateway: node queue cpu (factorial, matmul tasks) is taken by no node worker service',
+        "node-worker-cpu: takes from queue cpus, which the gateway's TASK_ROUTES sends no node task to",
+        'gateway: r queue models (lm_fit tasks) is taken by no r worker service',
+      ]),
+    );
+    const badRoutes = mutate((c) => {
+      (c.services.gateway!.environment as Record<string, string>).TASK_ROUTES = 'factorial';
+    });
+    expect(checkCompose(badRoutes)).toContainEqual(
+      expect.stringMatching(/^gateway: TASK_ROUTES must be task=queue pairs/),
+    );
+  });
+
+  it('an R service without the token, a short token, or two different tokens', () => {
+    const compose = mutate((c) => {
+      delete (c.services['r-worker']!.environment as Record<string, string>).R_SERVICE_TOKEN;
+      (c.services.gateway!.environment as Record<string, string>).R_SERVICE_TOKEN = 'short';
+    });
+    expect(checkCompose(compose)).toEqual(
+      expect.arrayContaining([
+        'r-worker: no R_SERVICE_TOKEN, and it listens on 0.0.0.0: the R service refuses to start',
+        'r-worker: does not pass on R_SERVICE_TOKEN (add `R_SERVICE_TOKEN:`)',
+        'gateway: R_SERVICE_TOKEN must be 32-256 printable characters without spaces',
+        "gateway: its R_SERVICE_TOKEN is not r-worker's",
+      ]),
+    );
+  });
+
+  it('a second worker group built from the wrong Dockerfile, or reading variables its kind does not', () => {
+    const compose = mutate((c) => {
+      c.services['node-worker-cpu']!.build = { context: '.', dockerfile: 'gateway/Dockerfile' };
+      (c.services['node-worker-cpu']!.environment as Record<string, string>).MAX_CONCURRENT_TASKS = '2';
+    });
+    expect(checkCompose(compose)).toEqual(
+      expect.arrayContaining([
+        'node-worker-cpu: builds gateway/Dockerfile instead of node-worker/Dockerfile',
+        'node-worker-cpu: sets MAX_CONCURRENT_TASKS, which node-worker does not read',
+      ]),
+    );
+  });
+
+  it('a variable compose fixes, or gives a default, that README does not name', () => {
+    const fixedLogLevel = composeText
+      .replace(/^( {2}LOG_LEVEL:)$/m, '$1 debug')
+      .replace('REDIS_RETRY_SECONDS:', 'REDIS_RETRY_SECONDS: ${REDIS_RETRY_SECONDS:-5}');
+    expect(fixedLogLevel).not.toBe(composeText);
+    expect(parseCompose(fixedLogLevel).services.gateway!.environment).toMatchObject({ LOG_LEVEL: 'debug' });
+    expect(checkReadmeComposeVariables(fixedLogLevel, readRepoFile('README.md'))).toEqual([
+      'README: compose fixes LOG_LEVEL (gateway, node-worker, node-worker-cpu, r-worker), but the Deploy section does not name it among those',
+      'README: compose gives REDIS_RETRY_SECONDS (r-worker) a default of its own, which the Deploy section does not mention',
+    ]);
   });
 
   it('an unpublished gateway port', () => {
