@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # scripts/deploy/smoke-compose.sh: builds the three images and brings docker-compose.yml up for real,
-# runs README's Node and R flows through the gateway (smoke-flows.mjs), and takes everything down
-# again, also when a step fails or on Ctrl-C. Prints how long each step took; exit 0 when the stack
-# came up healthy and every flow succeeded.
+# runs README's Node and R flows through the gateway (smoke-flows.mjs: factorial and matmul on the
+# dedicated cpu worker group, /queues and /workers showing every group), checks that the R service
+# refuses a call without the gateway's token (and answers /health without one), and takes everything
+# down again, also when a step fails or on Ctrl-C. Prints how long each step took; exit 0 when the
+# stack came up healthy and every check succeeded.
 #
 # For machines without a Docker engine (this project's CI and development machines): it runs compose
 # through the podman kit in ../shared/podman (podman + Debian's docker-compose 1.29, with local
@@ -53,10 +55,12 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Settings for this run only: a free host port, a fresh password, short long_task steps.
+# Settings for this run only: a free host port, a fresh password and R service token, short
+# long_task steps.
 GATEWAY_PORT=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
 REDIS_PASSWORD=smoke-$(node -e 'console.log(require("crypto").randomBytes(12).toString("hex"))')
-export GATEWAY_PORT REDIS_PASSWORD LONG_TASK_STEP_MS=200
+R_SERVICE_TOKEN=smoke-$(node -e 'console.log(require("crypto").randomBytes(24).toString("hex"))')
+export GATEWAY_PORT REDIS_PASSWORD R_SERVICE_TOKEN LONG_TASK_STEP_MS=200
 GATEWAY_URL="http://127.0.0.1:$GATEWAY_PORT"
 
 t=$(now)
@@ -91,9 +95,11 @@ say "build: $(took "$t") (log: $build_log)"
 t=$(now)
 "$KIT/compose.sh" up -d 2>&1 | sed 's/^/[smoke]   /'
 # Healthy means every container's own health check passed: Redis, the gateway (ready: it reaches
-# Redis), both Node workers (their Redis connections are up) and the R worker (/health).
+# Redis), the Node workers of both groups (each in the worker registry with a fresh heartbeat) and
+# the R worker (/health). Every container compose started: the replicas docker-compose.yml asks for.
 deadline=$((SECONDS + UP_TIMEOUT))
-expected=5
+expected=$("$KIT/compose.sh" ps -q | grep -c . || true)
+[ "$expected" -ge 6 ] || die "compose started $expected containers, not the 6 of docker-compose.yml"
 until [ "$("$KIT/compose.sh" ps | grep -c '(healthy)' || true)" = "$expected" ]; do
   if [ "$SECONDS" -ge "$deadline" ]; then
     die "the stack was not healthy after ${UP_TIMEOUT} s"
@@ -110,6 +116,17 @@ t=$(now)
 if ! GATEWAY_URL=$GATEWAY_URL node scripts/deploy/smoke-flows.mjs | sed 's/^/[smoke]   /'; then
   die "a flow failed"
 fi
+# Only the gateway may hand the R service tasks: without the token it answers 401, /health stays open.
+# (From inside the gateway's container: the R service publishes no port.)
+r_answers=$("$KIT/compose.sh" exec -T gateway node -e '
+  const url = "http://r-worker:8000";
+  const post = (headers) => fetch(`${url}/tasks`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: "{}" }).then((r) => r.status);
+  Promise.all([post({}), post({ authorization: "Bearer not-the-token-not-the-token-not-the-token" }), fetch(`${url}/health`).then((r) => r.status)])
+    .then((s) => console.log(s.join(" ")), (e) => { console.log(String(e)); process.exit(1); });') ||
+  die "could not call the R service from the gateway's container: $r_answers"
+[ "$r_answers" = "401 401 200" ] ||
+  die "the R service answered (no token, wrong token, /health) $r_answers, not 401 401 200"
+say "R service: 401 without the token, 401 with a wrong one, /health 200"
 # The R worker's SIGTERM handler came precompiled with the image (graceful `docker stop`).
 # (grep reads all of the logs: `grep -q` would end the pipe early and fail it under pipefail.)
 "$KIT/compose.sh" logs --no-color r-worker | grep '"sigterm_handled":true' >/dev/null ||

@@ -1,31 +1,55 @@
 // Runs README's flows against a deployed gateway, as a user would with curl, and fails loudly when one
-// does not end as README says. For any deployment: the compose stack (smoke-compose.sh runs it), or
-// minikube behind `kubectl port-forward` (docs/minikube.md).
+// does not end as README says. For any deployment with the worker groups of docker-compose.yml and
+// k8s/ (node on `default`, a dedicated node group on `cpu` where TASK_ROUTES sends factorial and
+// matmul, R on `default`): the compose stack (smoke-compose.sh runs it), or minikube behind
+// `kubectl port-forward` (docs/minikube.md).
 //   GATEWAY_URL=http://127.0.0.1:9000 node scripts/deploy/smoke-flows.mjs
-// Plain Node (fetch), no dependencies. Prints one line per flow; exit 0 when all succeed.
+//   SMOKE_API_KEY=<key>   when the gateway has API_KEYS
+// Plain Node (fetch), no dependencies. Prints one line per flow, then what /queues and /workers
+// show; exit 0 when all is as expected.
 /* global AbortSignal */
 
 const GATEWAY_URL = (process.env.GATEWAY_URL ?? 'http://127.0.0.1:9000').replace(/\/$/, '');
 const TIMEOUT_MS = Number(process.env.SMOKE_FLOW_TIMEOUT_MS ?? 60_000);
+const API_KEY = process.env.SMOKE_API_KEY ?? '';
 
+// Every flow also says the queue its record must show: routed by TASK_ROUTES, else `default`.
 const FLOWS = [
   // The seed's flow on both workers: PROGRESS steps, then SUCCESS with the total as result.
-  { worker: 'node', body: { total: 3 }, result: 3, progress: true },
-  { worker: 'r', body: { total: 3 }, result: 3, progress: true },
-  { worker: 'node', body: { task: 'add', args: [4, 6] }, result: 10 },
-  { worker: 'node', body: { task: 'factorial', args: [20] }, result: '2432902008176640000' },
-  { worker: 'r', body: { task: 'summary_stats', args: [[1, 2, 3, 4, 100]] }, check: (r) => r.n === 5 && r.max === 100 },
+  { worker: 'node', body: { total: 3 }, result: 3, progress: true, queue: 'default' },
+  { worker: 'r', body: { total: 3 }, result: 3, progress: true, queue: 'default' },
+  { worker: 'node', body: { task: 'add', args: [4, 6] }, result: 10, queue: 'default' },
+  // The dedicated group: TASK_ROUTES sends these to `cpu`, which only the cpu workers take.
+  { worker: 'node', body: { task: 'factorial', args: [20] }, result: '2432902008176640000', queue: 'cpu' },
+  {
+    worker: 'node',
+    body: { task: 'matmul', args: [2, 3] },
+    check: (r) => Array.isArray(r) && r.length === 2 && r.every((row) => row.length === 2),
+    queue: 'cpu',
+  },
+  {
+    worker: 'r',
+    body: { task: 'summary_stats', args: [[1, 2, 3, 4, 100]] },
+    check: (r) => r.n === 5 && r.max === 100,
+    queue: 'default',
+  },
   {
     worker: 'r',
     body: { task: 'lm_fit', args: [[2.1, 3.9, 6.2, 7.8, 10.1], { x: [1, 2, 3, 4, 5] }] },
     check: (r) => r.n === 5 && r.r_squared > 0.99,
+    queue: 'default',
   },
 ];
 
+// The worker groups the deployment runs: `<kind>:<queue>` served by live workers.
+const GROUPS = ['node:default', 'node:cpu', 'r:default'];
+
 async function call(method, path, body) {
+  const headers = body === undefined ? {} : { 'content-type': 'application/json' };
+  if (API_KEY) headers['x-api-key'] = API_KEY;
   const response = await fetch(`${GATEWAY_URL}${path}`, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers,
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(10_000),
   });
@@ -54,11 +78,12 @@ async function runFlow(flow) {
     const record = collected.json;
     states.add(record.state);
     if (record.state === 'FAILURE') throw new Error(`${name}: FAILURE ${record.error}`);
+    if (record.queue !== flow.queue) throw new Error(`${name}: in queue ${record.queue}, not ${flow.queue}`);
     if (record.state === 'SUCCESS') {
       const ok = flow.check ? flow.check(record.result) : JSON.stringify(record.result) === JSON.stringify(flow.result);
       if (!ok) throw new Error(`${name}: SUCCESS with unexpected result ${JSON.stringify(record.result)}`);
       if (flow.progress && !states.has('PROGRESS')) throw new Error(`${name}: never reported PROGRESS`);
-      return `${name}: ${[...states].join(' -> ')}, result ${JSON.stringify(record.result)} (task ${taskId})`;
+      return `${name}: ${[...states].join(' -> ')} on queue ${record.queue}, result ${JSON.stringify(record.result)} (task ${taskId})`;
     }
     if (Date.now() > deadline) throw new Error(`${name}: still ${record.state} after ${TIMEOUT_MS} ms`);
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -70,17 +95,55 @@ if (ready.status !== 200) {
   process.stderr.write(`gateway at ${GATEWAY_URL} is not ready: ${ready.status} ${ready.text}\n`);
   process.exit(1);
 }
+/** /queues and /workers: every group's queue is listed with consumers, and its workers take only from it. */
+async function checkGroups() {
+  const queues = await call('GET', '/queues');
+  if (queues.status !== 200 || !Array.isArray(queues.json?.queues)) {
+    throw new Error(`/queues answered ${queues.status} ${queues.text}`);
+  }
+  const workers = await call('GET', '/workers');
+  if (workers.status !== 200 || !Array.isArray(workers.json?.workers)) {
+    throw new Error(`/workers answered ${workers.status} ${workers.text}`);
+  }
+  const lines = [];
+  for (const group of GROUPS) {
+    const [kind, name] = group.split(':');
+    const queue = queues.json.queues.find((q) => q.kind === kind && q.name === name);
+    if (!queue) throw new Error(`/queues does not list ${group}`);
+    if (!(queue.consumers >= 1)) throw new Error(`/queues: ${group} has ${queue.consumers} consumers`);
+    const serving = workers.json.workers.filter((w) => w.kind === kind && w.queues.includes(name));
+    if (serving.length !== queue.consumers) {
+      throw new Error(
+        `/workers shows ${serving.length} ${kind} workers on ${name}, /queues ${queue.consumers} consumers`,
+      );
+    }
+    lines.push(
+      `${group}: ${queue.consumers} consumers (${serving.map((w) => `${w.host}:${w.pid}`).join(', ')}), waiting ${queue.waiting}, dead ${queue.dead}`,
+    );
+  }
+  // A dedicated group: the cpu workers take nothing else, and no default worker takes cpu.
+  for (const worker of workers.json.workers.filter((w) => w.kind === 'node')) {
+    const queues = [...worker.queues].sort().join(',');
+    if (queues !== 'cpu' && queues !== 'default') {
+      throw new Error(`/workers: node worker ${worker.id} takes ${queues}, not one group's queue`);
+    }
+  }
+  return lines;
+}
+
 const results = await Promise.allSettled(FLOWS.map(runFlow));
+results.push(...(await Promise.allSettled([checkGroups()])));
 let failed = 0;
 for (const result of results) {
-  if (result.status === 'fulfilled') process.stdout.write(`ok   ${result.value}\n`);
-  else {
+  if (result.status === 'fulfilled') {
+    for (const line of [result.value].flat()) process.stdout.write(`ok   ${line}\n`);
+  } else {
     failed++;
     process.stdout.write(`FAIL ${result.reason instanceof Error ? result.reason.message : String(result.reason)}\n`);
   }
 }
 // Not in the "N passed, N failed" form, which CI reads as the test suite's closing line.
 process.stdout.write(
-  failed === 0 ? `all ${results.length} flows succeeded\n` : `${failed} of ${results.length} flows failed\n`,
+  failed === 0 ? `all ${results.length} checks succeeded\n` : `${failed} of ${results.length} checks failed\n`,
 );
 process.exit(failed === 0 ? 0 : 1);
