@@ -66,7 +66,11 @@ send_with_retry <- function(link, args, idempotent, retry_seconds, where, on_out
       if (waits > 0 && !is.null(on_outage)) on_outage("ended", elapsed_since(failed_at), NULL)
       return(outcome$reply)
     }
-    if (!redis_error_retryable(outcome, idempotent)) stop(outcome)
+    if (!redis_error_retryable(outcome, idempotent)) {
+      # An error reply after a wait (NOSCRIPT from a restarted Redis): Redis is back all the same.
+      if (waits > 0 && !is.null(on_outage) && inherits(outcome, "redis_reply_error")) on_outage("ended", elapsed_since(failed_at), NULL)
+      stop(outcome)
+    }
     if (is.null(failed_at)) {
       failed_at <- Sys.time()
       if (reused && !is_transient_reply(outcome)) next # a dead connection from before: a new one, at once
