@@ -1,7 +1,8 @@
 /**
  * R faults through the gateway: the R service killed (with its children, as a container stop does)
- * and restarted mid-task, a child SIGKILLed, a task over its hard limit. Every record must end
- * FAILURE or SUCCESS with an accurate message; none may stay in PROGRESS.
+ * and restarted mid-task, a task over its hard limit, a running task cancelled. R tasks queue like
+ * Node ones: a killed service's tasks are redelivered once their lease runs out (LEASE_MS 1500 here)
+ * and end SUCCESS with their attempts counted; none is written off as "worker lost".
  */
 import { describe, expect, it } from 'vitest';
 import { startService } from '../support/services.js';
@@ -11,15 +12,15 @@ import { waitFor } from '../support/wait.js';
 const ctx = useStack({
   label: 'r-faults',
   withR: true,
-  env: { LONG_TASK_STEP_MS: '100', HEARTBEAT_TTL_SECONDS: '3', MAX_CONCURRENT_TASKS: '4' },
+  env: { LONG_TASK_STEP_MS: '100', LEASE_MS: '1500', MAX_CONCURRENT_TASKS: '4' },
 });
 
 const rService = () => ctx.stack.services.find((s) => s.output().includes('"service":"r-worker"'))!;
 
 describe('fault: the R side', () => {
-  it('the R service killed and restarted mid-task: the task ends FAILURE "worker lost", and new tasks run', async () => {
+  it('the R service killed and restarted mid-task: every task is redelivered and ends SUCCESS, attempts 2', async () => {
     const { client } = ctx.stack;
-    const running = await Promise.all([1, 2].map(() => client.execute('r', { total: 200 })));
+    const running = await Promise.all([1, 2].map(() => client.execute('r', { total: 30 })));
     for (const { taskId } of running) {
       await waitFor(async () => (await client.collect('r', taskId!)).state === 'PROGRESS', { what: 'progress' });
     }
@@ -34,15 +35,13 @@ describe('fault: the R side', () => {
       what: 'the restarted R service',
     });
 
-    const finals = await Promise.all(running.map(({ taskId }) => client.pollUntilDone('r', taskId!, 30_000)));
+    const finals = await Promise.all(running.map(({ taskId }) => client.pollUntilDone('r', taskId!, 45_000)));
     for (const seen of finals) {
-      expect(seen.at(-1)).toMatchObject({ state: 'FAILURE', error: expect.stringMatching(/^worker lost/) });
+      expect(seen.at(-1)).toMatchObject({ state: 'SUCCESS', result: 30, attempts: 2 });
     }
     const after = await client.runToCompletion('r', { total: 2 });
     expect(after.at(-1)).toMatchObject({ state: 'SUCCESS', result: 2 });
-    console.log(
-      `R restart test: submitted ${running.length + 1}, completed 1, failed as worker lost ${finals.length}, stuck 0`,
-    );
+    console.log(`R restart test: submitted ${running.length + 1}, completed ${finals.length + 1} (redelivered ${finals.length}), stuck 0`);
   }, 90_000);
 
   it('a task over its hard time limit ends FAILURE "time limit exceeded"', async () => {
@@ -59,8 +58,7 @@ describe('fault: the R side', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ task_id: accepted.taskId }),
     });
-    expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ state: 'REVOKED' });
+    expect(response.status).toBeLessThan(300); // the one cancel reply shape is the gateway's
     const seen = await client.pollUntilDone('r', accepted.taskId!);
     expect(seen.at(-1)).toMatchObject({ state: 'REVOKED' });
   });
