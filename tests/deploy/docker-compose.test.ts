@@ -269,7 +269,7 @@ describe('the compose checks catch', () => {
     expect(parseCompose(fixedLogLevel).services.gateway!.environment).toMatchObject({ LOG_LEVEL: 'debug' });
     expect(checkReadmeComposeVariables(fixedLogLevel, readRepoFile('README.md'))).toEqual([
       'README: compose fixes LOG_LEVEL (gateway, node-worker, node-worker-cpu, r-worker), but the Deploy section does not name it among those',
-      'README: compose gives REDIS_RETRY_SECONDS (r-worker) a default of its own, which the Deploy section does not mention',
+      'README: compose or the image gives REDIS_RETRY_SECONDS (r-worker) a value of its own, which the Deploy section does not mention',
     ]);
   });
 

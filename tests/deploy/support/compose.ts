@@ -169,7 +169,7 @@ function effective(service: ComposeService, kind: string, variable: string): str
   return fallback === undefined ? undefined : String(fallback);
 }
 
-/** Seconds a service may need after SIGTERM beyond SHUTDOWN_GRACE_MS: the R worker's kill-and-mark. */
+/** Seconds a service may need after SIGTERM beyond SHUTDOWN_GRACE_MS: the R worker killing its children and handing their tasks back. */
 export const EXTRA_STOP_SECONDS: Record<string, number> = { gateway: 0, 'node-worker': 0, 'r-worker': 5 };
 
 /** Every problem found in the compose file; empty when it is right. */
@@ -413,12 +413,14 @@ export function readmeDeploySection(readme: string): string {
  * README's promise about compose's variables holds: the Deploy section's paragraph on what compose
  * "sets itself, whatever the shell says" names every variable a service reads that the shell cannot
  * set (fixed by compose, or not passed on), and the section names every variable that has a default
- * of compose's own. Everything else a service reads passes through (checkCompose).
+ * of compose's own or that an image sets. Everything else a service reads passes through
+ * (checkCompose).
  */
 export function checkReadmeComposeVariables(composeText: string, readme: string): string[] {
   const section = readmeDeploySection(readme);
   if (!section) return ['README.md has no ## Deploy section'];
-  const paragraph = section.split(/\n\s*\n/).find((p) => /whatever the shell says/.test(p)) ?? '';
+  // The paragraph, or list item, that says so.
+  const paragraph = section.split(/\n\s*\n|\n(?=- )/).find((p) => /whatever the shell says/.test(p)) ?? '';
   if (!paragraph) return ["README's Deploy section does not say which variables compose sets itself"];
   const named = (text: string, variable: string) => text.includes(`\`${variable}\``);
   const problems: string[] = [];
@@ -429,7 +431,7 @@ export function checkReadmeComposeVariables(composeText: string, readme: string)
       const into =
         source === 'compose' || source === 'service-default'
           ? fixed
-          : source === 'shell-or-compose-default'
+          : source === 'shell-or-compose-default' || source === 'image'
             ? withDefault
             : undefined;
       into?.set(variable, [...(into.get(variable) ?? []), service]);
@@ -444,7 +446,7 @@ export function checkReadmeComposeVariables(composeText: string, readme: string)
   for (const [variable, services] of withDefault) {
     if (!named(section, variable))
       problems.push(
-        `README: compose gives ${variable} (${services.join(', ')}) a default of its own, which the Deploy section does not mention`,
+        `README: compose or the image gives ${variable} (${services.join(', ')}) a value of its own, which the Deploy section does not mention`,
       );
   }
   return problems;

@@ -154,7 +154,7 @@ const CLUSTER_SCOPED = new Set([
   'ClusterTriggerAuthentication',
 ]);
 
-/** Seconds a service may need after SIGTERM beyond SHUTDOWN_GRACE_MS: the R worker's kill-and-mark. */
+/** Seconds a service may need after SIGTERM beyond SHUTDOWN_GRACE_MS: the R worker killing its children and handing their tasks back. */
 const EXTRA_STOP_SECONDS: Record<ServiceName, number> = { gateway: 0, 'node-worker': 0, 'r-worker': 5 };
 
 const matches = (selector: Record<string, string> | undefined, labels: Record<string, string> | undefined) =>
