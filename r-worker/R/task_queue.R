@@ -12,8 +12,8 @@
 # One object per Redis connection: the service has one, each forked child makes its own.
 
 # A locator outlives its record's first TTL by this much, covering the task's running time and retries
-# (LOCATOR_SLACK_SECONDS in queue.ts).
-locator_slack_seconds <- 2 * 86400
+# (rules.json locator_slack_seconds, LOCATOR_SLACK_SECONDS in queue.ts).
+locator_slack_seconds <- function() shared_rules()$locator_slack_seconds
 
 # The name of a script's answer; an error for a number no script returns (a bug, not a state).
 script_outcome <- function(reply) {
@@ -55,7 +55,7 @@ new_task_queues <- function(redis, scripts, keys, record_ttl_seconds, kind = "r"
     due <- if (is.null(payload$options$eta)) 0 else round(parse_iso_datetime(payload$options$eta) * 1000)
     delay_seconds <- max(0, ceiling((due - now) / 1000))
     locator <- keys$locator(record$task_id)
-    locator_ttl <- record_ttl_seconds + delay_seconds + locator_slack_seconds
+    locator_ttl <- record_ttl_seconds + delay_seconds + locator_slack_seconds()
     remember(q)
     claimed_locator <- !is.null(redis$command(list("SET", locator, q$id, "EX", locator_ttl, "NX")))
     if (!claimed_locator && !identical(as_text(redis$get_raw(locator) %or% ""), q$id)) {
@@ -157,7 +157,7 @@ new_task_queues <- function(redis, scripts, keys, record_ttl_seconds, kind = "r"
     q <- queue(record$queue)
     reply <- run(
       "release-6", c(q$leases, q$wait, q$job(record$task_id), q$task(record$task_id), q$marker, q$seq),
-      list(record$task_id, token, encode_record(record), record_ttl_seconds)
+      list(record$task_id, token, encode_record(record), record_ttl_seconds, keys$wake_channel(kind), q$id)
     )
     script_outcome(reply) == "ok"
   }

@@ -77,7 +77,7 @@ export const TaskOptionsRequest = z
     message: 'must not be given together with eta',
     path: ['countdown'],
   })
-  .refine((o) => o.eta === undefined || Date.parse(o.eta) <= Date.now() + OPTION_LIMITS.maxDelaySeconds * 1_000, {
+  .refine((o) => o.eta === undefined || !(Date.parse(o.eta) > Date.now() + OPTION_LIMITS.maxDelaySeconds * 1_000), {
     message: 'must be at most 30 days ahead',
     path: ['eta'],
   })

@@ -68,7 +68,7 @@ const SCRIPTS = {
 type ScriptName = keyof typeof SCRIPTS;
 
 /** A locator outlives its record's first TTL by this much, covering the task's running time and retries. */
-const LOCATOR_SLACK_SECONDS = 2 * 86_400;
+export const LOCATOR_SLACK_SECONDS = 2 * 86_400;
 
 export class TaskQueues {
   private readonly scripts: Record<ScriptName, ScriptCaller>;
@@ -103,28 +103,31 @@ export class TaskQueues {
     const delaySeconds = Math.max(0, Math.ceil((due - now) / 1000));
     const locatorTtl = this.recordTtlSeconds + delaySeconds + LOCATOR_SLACK_SECONDS;
     this.remember(q);
-    const [, reply] = await Promise.all([
-      this.redis.set(this.keys.locator(record.task_id), q.id, 'EX', locatorTtl),
-      this.scripts.enqueue(
-        q.task(record.task_id),
-        q.job(record.task_id),
-        q.wait,
-        q.delayed,
-        q.marker,
-        q.seq,
-        record.task_id,
-        codec.encode(record),
-        codec.encode(payload),
-        this.recordTtlSeconds,
-        payload.options.priority,
-        due,
-        maxLength,
-        wake ? this.keys.wakeChannel(this.kind) : '',
-        now,
-        q.id,
-      ),
-    ]);
+    // The locator is taken first, so a task id is unique across queues, not only within one.
+    const locator = this.keys.locator(record.task_id);
+    if ((await this.redis.set(locator, q.id, 'EX', locatorTtl, 'NX')) === null) {
+      if ((await this.redis.get(locator)) !== q.id) return 'task_exists';
+    }
+    const reply = await this.scripts.enqueue(
+      q.task(record.task_id),
+      q.job(record.task_id),
+      q.wait,
+      q.delayed,
+      q.marker,
+      q.seq,
+      record.task_id,
+      codec.encode(record),
+      codec.encode(payload),
+      this.recordTtlSeconds,
+      payload.options.priority,
+      due,
+      maxLength,
+      wake ? this.keys.wakeChannel(this.kind) : '',
+      now,
+      q.id,
+    );
     const outcome = scriptOutcome(reply);
+    if (outcome === 'queue_full') await this.redis.del(locator);
     if (outcome !== 'ok' && outcome !== 'task_exists' && outcome !== 'queue_full') throw unexpected('enqueue', outcome);
     return outcome;
   }
@@ -272,6 +275,8 @@ export class TaskQueues {
       token,
       codec.encode(record),
       this.recordTtlSeconds,
+      this.wakeOf(),
+      q.id,
     );
     return scriptOutcome(reply) === 'ok';
   }
@@ -323,6 +328,8 @@ export class TaskQueues {
         pendingRecord.task_id,
         codec.encode(pendingRecord),
         this.recordTtlSeconds,
+        this.wakeOf(),
+        q.id,
       ),
     );
   }

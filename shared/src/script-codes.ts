@@ -1,6 +1,6 @@
 /**
  * What the Lua scripts of shared/lua answer, named once for every language (the R worker reads
- * shared/contracts/script-codes.json). Scripts return these numbers; `scriptOutcome` turns one into
+ * `script_codes` in shared/contracts/rules.json). Scripts return these numbers; `scriptOutcome` turns one into
  * its name, and callers decide what a name means for them, in one place each.
  */
 export const SCRIPT_CODES = {

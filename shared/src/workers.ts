@@ -3,7 +3,7 @@
  * at every heartbeat, under a key that expires, and scores its id in the worker set. `GET /workers`
  * lists those whose heartbeat is fresh; a worker that stops removes itself, one that dies ages out.
  * The R service writes the same JSON (r-worker/R/worker_registry.R) with the same timings, from
- * shared/contracts/limits.json.
+ * `worker_heartbeat` in shared/contracts/rules.json.
  */
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';

@@ -10,6 +10,7 @@ import {
 } from '../src/keys.js';
 import { luaDigest, luaScriptNames } from '../src/lua.js';
 import { OPTION_LIMITS } from '../src/options.js';
+import { LOCATOR_SLACK_SECONDS } from '../src/queue.js';
 import { SCRIPT_CODES } from '../src/script-codes.js';
 import { RECORD_FIELDS, TASK_STATES, TERMINAL_STATES, type TaskRecord } from '../src/status.js';
 import { TASK_CATALOGUE, TASK_LIMITS, WORKER_KINDS } from '../src/tasks.js';
@@ -201,6 +202,7 @@ export function contractFiles(): Record<string, unknown> {
       http_status_by_code: HTTP_STATUS_BY_CODE,
       script_codes: SCRIPT_CODES,
       worker_heartbeat: WORKER_HEARTBEAT,
+      locator_slack_seconds: LOCATOR_SLACK_SECONDS,
     },
     'status-vectors.json': {
       description:

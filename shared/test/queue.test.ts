@@ -62,6 +62,14 @@ describe('TaskQueues', () => {
     expect((await reader.read(record.task_id))?.args).toEqual([1, 2]);
   });
 
+  it('refuses a task id already used in another queue, and keeps the first task findable', async () => {
+    const record = await submit([1, 2], undefined, 'first');
+    const again = planTask('node', record.task_id, { task: 'add', args: [9, 9], queue: 'second' });
+    expect(await queues.enqueue(again.record, again.payload)).toBe('task_exists');
+    expect(await reader.read(record.task_id)).toMatchObject({ queue: 'first', args: [1, 2] });
+    expect((await queues.stats('second')).waiting).toBe(0);
+  });
+
   it('claims the highest priority first and keeps FIFO order within a priority', async () => {
     const order: [number, string][] = [];
     for (const priority of [1, 5, 9, 5, 9, 0, 1])
