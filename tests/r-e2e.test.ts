@@ -82,4 +82,39 @@ describe('R path end to end, through the gateway', () => {
     expect(again).toMatchObject({ attempts: 1, error: first.error });
     expect((await requeue()).status).toBe(202); // a dead letter again after failing again
   });
+
+  it('cancel reaches a running R task through the gateway: 202 revoking, then REVOKED', async () => {
+    const { client, baseUrl } = ctx.stack;
+    const accepted = await client.execute('r', { total: 50 });
+    await waitFor(async () => (await client.collect('r', accepted.taskId!)).state === 'PROGRESS', {
+      what: 'the R task to run',
+    });
+    const response = await fetch(`${baseUrl}/r/cancel`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ task_id: accepted.taskId }),
+    });
+    expect(response.status).toBe(202);
+    expect(await response.json()).toEqual({ task_id: accepted.taskId, status: 'revoking' });
+    const done = (await client.pollUntilDone('r', accepted.taskId!, 10_000)).at(-1)!;
+    expect(done).toMatchObject({ state: 'REVOKED', status: 'Cancelled while running' });
+    expect(done.current).toBeLessThan(50);
+  });
+
+  it('R tasks take their queue and priority like Node tasks, and show in /queues', async () => {
+    const { client, baseUrl } = ctx.stack;
+    const accepted = await client.execute('r', {
+      task: 'summary_stats',
+      args: [[1, 2, 3]],
+      queue: 'default',
+      options: { priority: 8 },
+    });
+    expect(accepted.status).toBe(202);
+    const done = (await client.pollUntilDone('r', accepted.taskId!)).at(-1)!;
+    expect(done).toMatchObject({ state: 'SUCCESS', queue: 'default', priority: 8 });
+    const { queues } = (await (await fetch(`${baseUrl}/queues`)).json()) as {
+      queues: { kind: string; name: string; consumers: number }[];
+    };
+    expect(queues).toContainEqual(expect.objectContaining({ kind: 'r', name: 'default', consumers: 1 }));
+  });
 });
