@@ -41,7 +41,9 @@ describe('fault: the R side', () => {
     }
     const after = await client.runToCompletion('r', { total: 2 });
     expect(after.at(-1)).toMatchObject({ state: 'SUCCESS', result: 2 });
-    console.log(`R restart test: submitted ${running.length + 1}, completed ${finals.length + 1} (redelivered ${finals.length}), stuck 0`);
+    console.log(
+      `R restart test: submitted ${running.length + 1}, completed ${finals.length + 1} (redelivered ${finals.length}), stuck 0`,
+    );
   }, 90_000);
 
   it('a task over its hard time limit ends FAILURE "time limit exceeded"', async () => {

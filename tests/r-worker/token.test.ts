@@ -13,7 +13,12 @@ const { postTask, submit, waitForState, record } = service;
 
 describe('the R service token', () => {
   it('refuses a task without the token, or with a wrong one: 401 unauthorized, nothing written, token never echoed', async () => {
-    for (const headers of [{}, { authorization: `Bearer ${token.slice(0, -1)}x` }, { authorization: token }]) {
+    const attempts: Record<string, string>[] = [
+      {},
+      { authorization: `Bearer ${token.slice(0, -1)}x` },
+      { authorization: token },
+    ];
+    for (const headers of attempts) {
       const taskId = randomUUID();
       const response = await postTask({ task_id: taskId, task: 'long_task', args: [1] }, service.worker, headers);
       expect(response.status).toBe(401);

@@ -215,7 +215,9 @@ export function useRWorkerService(fileEnv: Record<string, string>): RWorkerServi
     },
 
     claimedBy(taskId, workers) {
-      return workers.findLast((w) => w.logLines().some((line) => line.msg === 'task claimed' && line.task_id === taskId));
+      return workers.findLast((w) =>
+        w.logLines().some((line) => line.msg === 'task claimed' && line.task_id === taskId),
+      );
     },
 
     async health(target = service.worker) {
