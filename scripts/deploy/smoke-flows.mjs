@@ -5,6 +5,8 @@
 // `kubectl port-forward` (docs/minikube.md).
 //   GATEWAY_URL=http://127.0.0.1:9000 node scripts/deploy/smoke-flows.mjs
 //   SMOKE_API_KEY=<key>   when the gateway has API_KEYS
+// Plus README's controls: priority with a countdown, Idempotency-Key, cancel of a running task of
+// each kind, pause and resume of the cpu queue (resumed again whatever happens).
 // Plain Node (fetch), no dependencies. Prints one line per flow, then what /queues and /workers
 // show; exit 0 when all is as expected.
 /* global AbortSignal */
@@ -44,8 +46,8 @@ const FLOWS = [
 // The worker groups the deployment runs: `<kind>:<queue>` served by live workers.
 const GROUPS = ['node:default', 'node:cpu', 'r:default'];
 
-async function call(method, path, body) {
-  const headers = body === undefined ? {} : { 'content-type': 'application/json' };
+async function call(method, path, body, extraHeaders = {}) {
+  const headers = { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...extraHeaders };
   if (API_KEY) headers['x-api-key'] = API_KEY;
   const response = await fetch(`${GATEWAY_URL}${path}`, {
     method,
@@ -60,7 +62,30 @@ async function call(method, path, body) {
   } catch {
     json = undefined;
   }
-  return { status: response.status, json, text };
+  return { status: response.status, json, text, headers: response.headers };
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Submits a task; its id. */
+async function submit(worker, body, name, headers) {
+  const accepted = await call('POST', `/${worker}/execute`, body, headers);
+  if (accepted.status !== 202 || accepted.json?.status !== 'created') {
+    throw new Error(`${name}: execute answered ${accepted.status} ${accepted.text}`);
+  }
+  return accepted.json.task_id;
+}
+
+/** Collects until `done(record)` holds; the record. */
+async function collectUntil(worker, taskId, name, done) {
+  const deadline = Date.now() + TIMEOUT_MS;
+  for (;;) {
+    const collected = await call('GET', `/${worker}/collect?task_id=${encodeURIComponent(taskId)}`);
+    if (collected.status !== 200) throw new Error(`${name}: collect answered ${collected.status} ${collected.text}`);
+    if (done(collected.json)) return collected.json;
+    if (Date.now() > deadline) throw new Error(`${name}: still ${collected.json.state} after ${TIMEOUT_MS} ms`);
+    await sleep(100);
+  }
 }
 
 async function runFlow(flow) {
@@ -131,7 +156,77 @@ async function checkGroups() {
   return lines;
 }
 
+// README's options, cancellation and idempotency, and pause/resume of a queue.
+const CONTROLS = [
+  async function delayedWithPriority() {
+    const name = 'node add with priority 9 and countdown 1 s';
+    const id = await submit('node', { task: 'add', args: [1, 2], options: { priority: 9, countdown: 1 } }, name);
+    const record = await collectUntil('node', id, name, (r) => ['SUCCESS', 'FAILURE'].includes(r.state));
+    if (record.state !== 'SUCCESS' || record.result !== 3) throw new Error(`${name}: ${record.state} ${record.error}`);
+    if (record.priority !== 9 || record.eta === null)
+      throw new Error(`${name}: priority ${record.priority}, eta ${record.eta}`);
+    // The deployment's own clocks (this machine's may differ): eta a second after creation, no start before it.
+    const [created, eta, started] = [record.created_at, record.eta, record.started_at].map((t) => Date.parse(t));
+    if (!(eta - created >= 900 && started >= eta - 50)) {
+      throw new Error(`${name}: created ${record.created_at}, eta ${record.eta}, started ${record.started_at}`);
+    }
+    return `${name}: eta ${record.eta}, started ${record.started_at}, result 3 (task ${id})`;
+  },
+  async function idempotencyKey() {
+    const name = 'node Idempotency-Key';
+    const key = { 'idempotency-key': `smoke-${Date.now()}-${Math.random().toString(36).slice(2)}` };
+    const first = await call('POST', '/node/execute', { total: 1 }, key);
+    const again = await call('POST', '/node/execute', { total: 1 }, key);
+    if (first.status !== 202 || again.status !== 202 || again.json?.task_id !== first.json?.task_id) {
+      throw new Error(`${name}: ${first.status} ${first.text}, then ${again.status} ${again.text}`);
+    }
+    if (again.headers.get('idempotent-replayed') !== 'true') throw new Error(`${name}: no Idempotent-Replayed: true`);
+    const other = await call('POST', '/node/execute', { total: 2 }, key);
+    if (other.status !== 409) throw new Error(`${name}: a different request with the key answered ${other.status}`);
+    return `${name}: the same task ${first.json.task_id} again (Idempotent-Replayed), 409 for a different request`;
+  },
+  ...['node', 'r'].map(
+    (worker) =>
+      async function cancelRunning() {
+        const name = `${worker} cancel of a running long_task`;
+        const id = await submit(worker, { total: 60 }, name);
+        await collectUntil(worker, id, name, (r) => r.state === 'STARTED' || r.state === 'PROGRESS');
+        const cancelled = await call('POST', `/${worker}/cancel`, { task_id: id });
+        if (cancelled.status !== 202 && cancelled.status !== 200) {
+          throw new Error(`${name}: cancel answered ${cancelled.status} ${cancelled.text}`);
+        }
+        const record = await collectUntil(worker, id, name, (r) => ['SUCCESS', 'FAILURE', 'REVOKED'].includes(r.state));
+        if (record.state !== 'REVOKED') throw new Error(`${name}: ended ${record.state}, not REVOKED`);
+        return `${name}: cancel ${cancelled.status}, then REVOKED "${record.status}" at step ${record.current} (task ${id})`;
+      },
+  ),
+  async function pauseAndResume() {
+    const name = 'pause and resume of node:cpu';
+    const paused = await call('POST', '/queues/node/cpu/pause');
+    if (paused.status !== 200 || paused.json?.paused !== true)
+      throw new Error(`${name}: pause answered ${paused.status} ${paused.text}`);
+    // Resumed whatever happens: a paused queue left behind would hold up every later cpu task.
+    const whilePaused = (async () => {
+      const taskId = await submit('node', { task: 'factorial', args: [10] }, name);
+      await sleep(1_500);
+      const waiting = await collectUntil('node', taskId, name, () => true);
+      if (waiting.state !== 'PENDING') throw new Error(`${name}: ${waiting.state} while its queue is paused`);
+      return taskId;
+    })();
+    await whilePaused.catch(() => {});
+    const resumed = await call('POST', '/queues/node/cpu/resume');
+    if (resumed.status !== 200 || resumed.json?.paused !== false)
+      throw new Error(`${name}: resume answered ${resumed.status} ${resumed.text}`);
+    const id = await whilePaused;
+    const record = await collectUntil('node', id, name, (r) => ['SUCCESS', 'FAILURE'].includes(r.state));
+    if (record.state !== 'SUCCESS' || record.result !== '3628800')
+      throw new Error(`${name}: ${record.state} ${record.error}`);
+    return `${name}: PENDING while paused, SUCCESS after resume (task ${id})`;
+  },
+];
+
 const results = await Promise.allSettled(FLOWS.map(runFlow));
+results.push(...(await Promise.allSettled(CONTROLS.map((control) => control()))));
 results.push(...(await Promise.allSettled([checkGroups()])));
 let failed = 0;
 for (const result of results) {
