@@ -20,6 +20,13 @@ const ctx = useStack({
   },
 });
 
+/** A Node worker on `queues` (and any other settings), once it says it has started. */
+async function startedWorker(queues: string, env: Record<string, string> = {}) {
+  const worker = ctx.stack.startWorker({ QUEUES: queues, ...env });
+  await waitFor(() => worker.output().includes('worker started'), { timeoutMs: 20_000, what: `a worker on ${queues}` });
+  return worker;
+}
+
 const get = async (path: string) =>
   (await fetch(`${ctx.stack.baseUrl}${path}`)).json() as Promise<Record<string, unknown>>;
 const post = (path: string) => fetch(`${ctx.stack.baseUrl}${path}`, { method: 'POST' });
@@ -43,14 +50,8 @@ interface WorkerView {
 
 describe('named queues end to end', () => {
   it("routes the tutorial's tasks to their queues, and each runs only on its queue's dedicated worker", async () => {
-    const byQueue = {
-      add: ctx.stack.startWorker({ QUEUES: 'add' }),
-      factorial: ctx.stack.startWorker({ QUEUES: 'factorial' }),
-      mat_mul: ctx.stack.startWorker({ QUEUES: 'mat_mul' }),
-    };
-    await Promise.all(
-      Object.values(byQueue).map((w) => waitFor(() => w.output().includes('worker started'), { timeoutMs: 20_000 })),
-    );
+    const [add, factorial, matMul] = await Promise.all(['add', 'factorial', 'mat_mul'].map((q) => startedWorker(q)));
+    const byQueue = { add: add!, factorial: factorial!, mat_mul: matMul! };
     const { client } = ctx.stack;
     const bodies = [
       ...Array.from({ length: 6 }, (_, i) => ({ task: 'add', args: [i, 1] })),
@@ -97,8 +98,7 @@ describe('named queues end to end', () => {
   }, 90_000);
 
   it('one busy worker: 5 priority-9 tasks queued after 50 priority-1 tasks all finish first', async () => {
-    const worker = ctx.stack.startWorker({ QUEUES: 'prio', WORKER_CONCURRENCY: '1' });
-    await waitFor(() => worker.output().includes('worker started'), { timeoutMs: 20_000 });
+    const worker = await startedWorker('prio', { WORKER_CONCURRENCY: '1' });
     const { client } = ctx.stack;
     const busy = await client.execute('node', { total: 30, queue: 'prio' }); // 3 s: longer than submitting all 55
     await waitFor(async () => (await client.collect('node', busy.taskId!)).state === 'PROGRESS', {
@@ -125,8 +125,7 @@ describe('named queues end to end', () => {
   }, 90_000);
 
   it('a countdown of 2 s runs after 2 s and exactly once, although LEASE_MS is 1 s', async () => {
-    const worker = ctx.stack.startWorker({ QUEUES: 'later' });
-    await waitFor(() => worker.output().includes('worker started'), { timeoutMs: 20_000 });
+    const worker = await startedWorker('later');
     const { client } = ctx.stack;
     const submittedAt = Date.now();
     const accepted = await client.execute('node', {
@@ -147,8 +146,7 @@ describe('named queues end to end', () => {
   }, 30_000);
 
   it('pause keeps accepting tasks but no worker takes them until resume', async () => {
-    const worker = ctx.stack.startWorker({ QUEUES: 'pausable' });
-    await waitFor(() => worker.output().includes('worker started'), { timeoutMs: 20_000 });
+    const worker = await startedWorker('pausable');
     const { client } = ctx.stack;
     expect((await post('/queues/node/pausable/pause')).status).toBe(200);
     const accepted = await client.execute('node', { task: 'add', args: [1, 1], queue: 'pausable' });

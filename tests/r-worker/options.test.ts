@@ -135,7 +135,9 @@ describe('delivery options, end to end', () => {
   });
 
   it('retries a failing task after its backoff, then gives up: RETRY with the error, then FAILURE "(gave up after N attempts)"', async () => {
-    const taskId = await submit('lm_fit', failingLmFit, { options: { max_attempts: 2, backoff: { type: 'fixed', delay_ms: 300 } } });
+    const taskId = await submit('lm_fit', failingLmFit, {
+      options: { max_attempts: 2, backoff: { type: 'fixed', delay_ms: 300, jitter: false } },
+    });
     expect(await waitForState(taskId, ['RETRY', 'FAILURE'])).toMatchObject({
       state: 'RETRY',
       error: lmFitError,
