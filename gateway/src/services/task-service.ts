@@ -21,6 +21,7 @@ import {
 import type { SubmitBackend } from '../backends/backend.js';
 import type { ExecuteRequest } from '../http/schemas.js';
 import type { Idempotency, IdempotentOutcome } from './idempotency.js';
+import { scriptError } from './script-errors.js';
 
 export type Cancelled = { outcome: 'revoked'; record: TaskRecord } | { outcome: 'stopping' };
 
@@ -62,10 +63,6 @@ export function createTaskService(deps: TaskServiceDeps) {
     return record;
   }
 
-  function finished(record: TaskRecord): SwitchyardError {
-    return new SwitchyardError('task_finished', `Task ${record.task_id} has already finished (${record.state})`);
-  }
-
   return {
     routes,
 
@@ -85,22 +82,14 @@ export function createTaskService(deps: TaskServiceDeps) {
 
     async cancel(kind: WorkerKind, taskId: string): Promise<Cancelled> {
       const record = await recordOf(kind, taskId);
-      if (isTerminal(record.state)) throw finished(record);
+      if (isTerminal(record.state)) throw scriptError('task_finished', { taskId, record });
       const revokedRecord = revoked(record, RECORD_STATUS.cancelledWaiting);
       const outcome = await queues[kind].cancel(revokedRecord);
-      switch (outcome) {
-        case 'ok':
-          return { outcome: 'revoked', record: revokedRecord };
-        case 'running':
-          return { outcome: 'stopping' };
-        case 'task_finished':
-          throw finished({ ...record, state: 'FAILURE' });
-        default: {
-          // It finished between our read and the script.
-          const now = await recordOf(kind, taskId);
-          throw finished(now);
-        }
-      }
+      if (outcome === 'ok') return { outcome: 'revoked', record: revokedRecord };
+      if (outcome === 'running') return { outcome: 'stopping' };
+      // It finished between our read and the script (no_such_task), or is a dead letter (task_finished).
+      const now = outcome === 'no_such_task' ? await reader.read(taskId) : null;
+      throw scriptError(outcome, { taskId, ...(now ? { record: now } : {}) });
     },
 
     /** Dead letters of one queue, or of every queue of the kind, newest first. */
@@ -127,8 +116,7 @@ export function createTaskService(deps: TaskServiceDeps) {
         throw notDead(`is not a dead letter of the ${kind} queues`);
       }
       const outcome = await queues[kind].requeueDead(requeued(record));
-      if (outcome === 'not_dead_letter') throw notDead(`is not a dead letter of the ${kind} queues`);
-      if (outcome === 'payload_expired') throw notDead('can no longer run: its job expired');
+      if (outcome !== 'ok') throw scriptError(outcome, { taskId });
     },
   };
 }
