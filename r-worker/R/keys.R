@@ -40,7 +40,7 @@ new_key_layout <- function(prefix, templates = contracts()$key_layout$templates)
     keys <- list(
       kind = kind, name = name, id = id,
       wait = of("wait"), delayed = of("delayed"), leases = of("leases"), dead = of("dead"),
-      paused = of("paused"), seq = of("seq"), marker = of("marker"),
+      paused = of("paused"), seq = of("seq"), marker = of("marker"), handoffs = of("handoffs"),
       task = function(task_id) key("task", kind = kind, queue = name, task_id = task_id),
       job = function(task_id) key("job", kind = kind, queue = name, task_id = task_id),
       job_prefix = of("jobPrefix")
@@ -57,6 +57,7 @@ new_key_layout <- function(prefix, templates = contracts()$key_layout$templates)
     worker_set = key("workerSet"),
     worker = function(worker_id) key("worker", worker_id = worker_id),
     cancel_channel = function(kind) key("cancelChannel", kind = kind),
-    wake_channel = function(kind) key("wakeChannel", kind = kind)
+    wake_channel = function(kind) key("wakeChannel", kind = kind),
+    handoff_channel = key("handoffChannel")
   )
 }

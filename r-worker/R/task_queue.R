@@ -132,8 +132,11 @@ new_task_queues <- function(redis, scripts, keys, record_ttl_seconds, kind = "r"
   finish <- function(record, token, dead_letter = FALSE) {
     q <- queue(record$queue)
     reply <- run(
-      "finish-4", c(q$leases, q$job(record$task_id), q$task(record$task_id), q$dead),
-      list(record$task_id, token, encode_record(record), record_ttl_seconds, if (dead_letter) "1" else "", now_ms()),
+      "finish-5", c(q$leases, q$job(record$task_id), q$task(record$task_id), q$dead, q$handoffs),
+      list(
+        record$task_id, token, encode_record(record), record_ttl_seconds, if (dead_letter) "1" else "", now_ms(),
+        keys$handoff_channel, q$id
+      ),
       idempotent = TRUE
     )
     script_outcome(reply) == "ok"

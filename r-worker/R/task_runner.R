@@ -1,10 +1,10 @@
 # What a forked child does with one attempt of a claimed task (the twin of node-worker's TaskRun):
 # open its own Redis connection, write STARTED, run the task writing PROGRESS after each step, and
 # acknowledge the task itself, every write carrying the worker's token (task_queue.R):
-# - SUCCESS with the result (finish-4);
+# - SUCCESS with the result (finish-5);
 # - a failed attempt with attempts left: RETRY (retry-5), the backoff from the task's options;
 # - given up: FAILURE with the R error's message, "... (gave up after N attempts)" when max_attempts
-#   > 1 (finish-4, a dead letter);
+#   > 1 (finish-5, a dead letter);
 # - FAILURE "soft time limit exceeded (N ms)" when the worker interrupted it (SIGINT) at its soft limit.
 # A write answered lease_lost (another worker owns the task now, or it was cancelled and acknowledged
 # by the worker) stops the child quietly. While Redis is down a write waits for it, up to
@@ -23,7 +23,10 @@ hard_limit_message <- function(ms) sprintf("time limit exceeded (%s ms)", format
 record_of_claimed <- function(task) {
   payload <- task$payload
   mark_pending(
-    list(task_id = task$task_id, worker = "r", queue = task$queue, task = payload$task, args = payload$args, options = payload$options),
+    list(
+      task_id = task$task_id, worker = "r", queue = task$queue, task = payload$task, args = payload$args,
+      options = payload$options, workflow_id = payload$workflow_id, parent_id = payload$parent_id
+    ),
     now = payload$created_at
   )
 }

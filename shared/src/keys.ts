@@ -35,6 +35,8 @@ export interface QueueKeys {
   readonly seq: string;
   /** ZSET with one member: wakes blocked workers; its score is when the queue next has work (ms, 0 = now). */
   readonly marker: string;
+  /** ZSET: ids of workflow steps that ended and whose workflow has not taken note yet (the outbox), by when (ms). */
+  readonly handoffs: string;
   /** STRING: the MessagePack status record of one task; expires RESULT_TTL_SECONDS after its last write. */
   task(taskId: string): string;
   /** HASH: a task's delivery bookkeeping (payload, priority, attempts, failures, lease token, flags). */
@@ -59,6 +61,14 @@ export interface KeyLayout {
   cancelChannel(kind: string): string;
   /** Pub/sub channel: names of this kind's queues that just got work (wakes workers that cannot block). */
   wakeChannel(kind: string): string;
+  /** Pub/sub channel: names of queues (`<kind>:<queue>`) whose handoffs set just got a workflow step that ended. */
+  readonly handoffChannel: string;
+  /** STRING (MessagePack): a workflow's definition and the state of each of its nodes; its own hash tag. */
+  workflow(workflowId: string): string;
+  /** STRING: the version of a workflow's state, for compare-and-set; same hash tag. */
+  workflowVersion(workflowId: string): string;
+  /** ZSET: ids of unfinished workflows, by when they last changed (ms), swept for hand-offs left undone. */
+  readonly activeWorkflows: string;
   /** STRING: `<task id> <request digest>` of the first request with an Idempotency-Key; `scope` digests kind, caller and key. */
   idempotency(scope: string): string;
   /** Prefix of the rate limiter's per-caller counters. */
@@ -95,6 +105,7 @@ export function createKeyLayout(prefix: string): KeyLayout {
         paused: `${base}paused`,
         seq: `${base}seq`,
         marker: `${base}marker`,
+        handoffs: `${base}handoffs`,
         task: (taskId) => `${base}task:${taskId}`,
         job: (taskId) => `${base}job:${taskId}`,
         jobPrefix: `${base}job:`,
@@ -108,6 +119,10 @@ export function createKeyLayout(prefix: string): KeyLayout {
     worker: (workerId) => `${prefix}:worker:${workerId}`,
     cancelChannel: (kind) => `${prefix}:${kind}:cancel`,
     wakeChannel: (kind) => `${prefix}:${kind}:wake`,
+    handoffChannel: `${prefix}:handoff`,
+    workflow: (workflowId) => `${prefix}:{wf:${workflowId}}:workflow`,
+    workflowVersion: (workflowId) => `${prefix}:{wf:${workflowId}}:version`,
+    activeWorkflows: `${prefix}:workflows:active`,
     idempotency: (scope) => `${prefix}:idem:${scope}`,
     rateLimitPrefix: `${prefix}:ratelimit:`,
   };

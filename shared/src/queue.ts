@@ -24,6 +24,9 @@ export interface TaskPayload {
   args: unknown[];
   created_at: string;
   options: TaskOptions;
+  /** A workflow step: its workflow and the step it follows (both also in its record). */
+  workflow_id?: string;
+  parent_id?: string | null;
 }
 
 export interface ClaimedTask {
@@ -55,11 +58,12 @@ const SCRIPTS = {
   claim: 'claim-6',
   extendLeases: 'extend-leases-1',
   writeRecord: 'write-record-2',
-  finish: 'finish-4',
+  finish: 'finish-5',
   retry: 'retry-5',
   release: 'release-6',
   maintain: 'maintain-5',
-  cancel: 'cancel-4',
+  cancel: 'cancel-5',
+  releaseHeld: 'release-held-6',
   requeueDead: 'requeue-dead-6',
   setPaused: 'set-paused-4',
   stats: 'queue-stats-5',
@@ -95,11 +99,19 @@ export class TaskQueues {
   async enqueue(
     record: TaskRecord,
     payload: TaskPayload,
-    { maxLength = 0, wake = false }: { maxLength?: number; wake?: boolean } = {},
+    {
+      maxLength = 0,
+      wake = false,
+      held = false,
+    }: {
+      maxLength?: number;
+      wake?: boolean;
+      /** A workflow step waiting for earlier steps: no place in line yet. */ held?: boolean;
+    } = {},
   ): Promise<'ok' | 'task_exists' | 'queue_full'> {
     const q = this.queue(record.queue);
     const now = Date.now();
-    const due = payload.options.eta === null ? 0 : Date.parse(payload.options.eta);
+    const due = held ? -1 : payload.options.eta === null ? 0 : Date.parse(payload.options.eta);
     const delaySeconds = Math.max(0, Math.ceil((due - now) / 1000));
     const locatorTtl = this.recordTtlSeconds + delaySeconds + LOCATOR_SLACK_SECONDS;
     this.remember(q);
@@ -125,6 +137,7 @@ export class TaskQueues {
       wake ? this.keys.wakeChannel(this.kind) : '',
       now,
       q.id,
+      payload.workflow_id ?? '',
     );
     const outcome = scriptOutcome(reply);
     if (outcome === 'queue_full') await this.redis.del(locator);
@@ -233,12 +246,15 @@ export class TaskQueues {
       q.job(record.task_id),
       q.task(record.task_id),
       q.dead,
+      q.handoffs,
       record.task_id,
       token,
       codec.encode(record),
       this.recordTtlSeconds,
       deadLetter ? '1' : '',
       Date.now(),
+      this.keys.handoffChannel,
+      q.id,
     );
     return scriptOutcome(reply) === 'ok';
   }
@@ -306,12 +322,53 @@ export class TaskQueues {
         q.delayed,
         q.job(revokedRecord.task_id),
         q.task(revokedRecord.task_id),
+        q.handoffs,
         revokedRecord.task_id,
         codec.encode(revokedRecord),
         this.recordTtlSeconds,
         this.keys.cancelChannel(this.kind),
+        Date.now(),
+        this.keys.handoffChannel,
+        q.id,
       ),
     );
+  }
+
+  /**
+   * Releases a held workflow step with its final `record` and `payload` (arguments handed on
+   * included): it joins its queue. Idempotent; `no_such_task` when it was cancelled (or never held).
+   */
+  async releaseHeld(record: TaskRecord, payload: TaskPayload): Promise<ScriptOutcome> {
+    const q = this.queue(record.queue);
+    const now = Date.now();
+    return scriptOutcome(
+      await this.scripts.releaseHeld(
+        q.job(record.task_id),
+        q.task(record.task_id),
+        q.wait,
+        q.delayed,
+        q.marker,
+        q.seq,
+        record.task_id,
+        codec.encode(payload),
+        codec.encode(record),
+        this.recordTtlSeconds,
+        payload.options.eta === null ? 0 : Date.parse(payload.options.eta),
+        now,
+        this.wakeOf(),
+        q.id,
+      ),
+    );
+  }
+
+  /** Workflow steps of queue `name` that ended and are not handed on yet (the outbox), oldest first. */
+  async handoffs(name: string, limit = 100): Promise<string[]> {
+    return this.redis.zrange(this.queue(name).handoffs, 0, limit - 1);
+  }
+
+  /** The hand-off of `taskId` is done: its workflow took note and started what follows. */
+  async handedOff(name: string, taskId: string): Promise<void> {
+    await this.redis.zrem(this.queue(name).handoffs, taskId);
   }
 
   /** Queues a dead letter again with `pendingRecord` (attempts reset). */

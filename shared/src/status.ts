@@ -34,6 +34,11 @@ export const TaskRecord = z
     worker: z.enum(WORKER_KINDS),
     queue: z.string().meta({ description: 'The queue the task waits in and was taken from.' }),
     priority: z.number().int().min(0).max(9).meta({ description: '0-9, 9 runs first.' }),
+    workflow_id: z.uuid().nullable().meta({ description: 'The workflow this task is a step of, else null.' }),
+    parent_id: z
+      .uuid()
+      .nullable()
+      .meta({ description: 'In a workflow: the step this one follows (whose result it may receive), else null.' }),
     task: z.string().meta({ description: 'Task name, e.g. long_task.' }),
     args: z.array(z.unknown()).meta({ description: 'The arguments the task was submitted with.' }),
     state: z.enum(TASK_STATES),

@@ -10,6 +10,7 @@ import type { WorkerKind } from './tasks.js';
 
 export const RECORD_STATUS = {
   pending: 'Pending...',
+  waitingForSteps: 'Waiting for earlier steps of its workflow',
   succeeded: 'Task completed!',
   failed: 'Task failed',
   released: 'Requeued: its worker shut down',
@@ -36,6 +37,9 @@ export interface PendingInit {
   task: string;
   args: unknown[];
   options: Pick<TaskOptions, 'max_attempts' | 'expires_at' | 'priority' | 'eta'>;
+  /** A workflow step: its workflow, and the step it follows. */
+  workflow_id?: string | null;
+  parent_id?: string | null;
 }
 
 /** The record a task starts with, written when it is accepted. */
@@ -45,6 +49,8 @@ export function pending(init: PendingInit, now = nowIso()): TaskRecord {
     worker: init.worker,
     queue: init.queue,
     priority: init.options.priority,
+    workflow_id: init.workflow_id ?? null,
+    parent_id: init.parent_id ?? null,
     task: init.task,
     args: init.args,
     state: 'PENDING',

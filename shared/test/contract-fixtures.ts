@@ -24,6 +24,8 @@ const base = {
   worker: 'r',
   queue: 'default',
   priority: 5,
+  workflow_id: null,
+  parent_id: null,
   task: 'long_task',
   args: [3],
   current: 0,
@@ -108,12 +110,26 @@ const pendingR = TRANSITIONS.pending(
   },
   '2026-11-22T01:02:03.456Z',
 );
+const pendingStep = TRANSITIONS.pending(
+  {
+    task_id: TASK_ID,
+    worker: 'r',
+    queue: 'default',
+    task: 'summary_stats',
+    args: [[1, 2, 3]],
+    options: { max_attempts: 1, expires_at: null, priority: 5, eta: null },
+    workflow_id: '5f0c2a1e-9b8d-4c7a-8e6f-1a2b3c4d5e6f',
+    parent_id: '7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d',
+  },
+  '2026-11-22T01:02:03.456Z',
+);
 const startedR = TRANSITIONS.started(pendingR, 1, '2026-11-22T01:02:05.000Z');
 const progressR = TRANSITIONS.progress(startedR, 2, 3, 'Step 2 of 3', '2026-11-22T01:02:07.000Z');
 
 /** Each transition applied to a record, with its arguments after the record; `now` is the last argument. */
 const TRANSITION_CASES: { transition: keyof typeof TRANSITIONS; from: TaskRecord; args: unknown[] }[] = [
   { transition: 'started', from: pendingR, args: [1] },
+  { transition: 'started', from: pendingStep, args: [1] },
   { transition: 'started', from: progressR, args: [2] },
   { transition: 'progress', from: startedR, args: [2, 3, 'Step 2 of 3'] },
   { transition: 'retrying', from: progressR, args: ['boom', 1, 1250] },
@@ -131,6 +147,7 @@ function template(value: string): string {
     .replaceAll('queuex', '<queue>')
     .replaceAll(TASK_ID, '<task_id>')
     .replaceAll('workerx', '<worker_id>')
+    .replaceAll('workflowx', '<workflow_id>')
     .replaceAll('scopex', '<scope>');
 }
 
@@ -142,7 +159,7 @@ export function contractFiles(): Record<string, unknown> {
   return {
     'key-layout.json': {
       description:
-        'Every Redis key as shared/src/keys.ts builds it, as templates: replace <prefix>, <kind>, <queue>, <task_id>, <worker_id> and <scope>.',
+        'Every Redis key as shared/src/keys.ts builds it, as templates: replace <prefix>, <kind>, <queue>, <task_id>, <worker_id>, <workflow_id> and <scope>.',
       templates: {
         wait: template(q.wait),
         delayed: template(q.delayed),
@@ -151,6 +168,7 @@ export function contractFiles(): Record<string, unknown> {
         paused: template(q.paused),
         seq: template(q.seq),
         marker: template(q.marker),
+        handoffs: template(q.handoffs),
         task: template(q.task(TASK_ID)),
         job: template(q.job(TASK_ID)),
         jobPrefix: template(q.jobPrefix),
@@ -160,6 +178,10 @@ export function contractFiles(): Record<string, unknown> {
         worker: template(keys.worker('workerx')),
         cancelChannel: template(keys.cancelChannel('kindx')),
         wakeChannel: template(keys.wakeChannel('kindx')),
+        handoffChannel: template(keys.handoffChannel),
+        workflow: template(keys.workflow('workflowx')),
+        workflowVersion: template(keys.workflowVersion('workflowx')),
+        activeWorkflows: template(keys.activeWorkflows),
         idempotency: template(keys.idempotency('scopex')),
         rateLimitPrefix: template(keys.rateLimitPrefix),
       },

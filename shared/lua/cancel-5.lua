@@ -5,8 +5,13 @@
   KEYS[2] delayed (ZSET)            ARGV[2] REVOKED record (MessagePack)
   KEYS[3] job hash                  ARGV[3] record TTL in seconds
   KEYS[4] task record (STRING)      ARGV[4] cancel channel
+  KEYS[5] handoffs (ZSET)           ARGV[5] now (ms since the epoch)
+                                    ARGV[6] handoff channel, or ''
+                                    ARGV[7] the queue's name (`<kind>:<queue>`)
+  A held workflow step is revoked as a waiting one is; a workflow step revoked now is handed off.
   Returns 1 (ok) revoked now; 2 (running) its worker was asked to stop it; -4 (no_such_task) no such
   unfinished task (finished, or unknown); -5 (task_finished) a dead letter (finished as FAILURE). ]]
+--@include handoff
 if redis.call('EXISTS', KEYS[3]) == 0 then return -4 end
 local fields = redis.call('HMGET', KEYS[3], 'token', 'dead')
 if fields[2] then return -5 end
@@ -17,6 +22,7 @@ if fields[1] then
 end
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
+hand_off(KEYS[3], KEYS[5], ARGV[1], ARGV[5], ARGV[6], ARGV[7])
 redis.call('DEL', KEYS[3])
 redis.call('SET', KEYS[4], ARGV[2], 'EX', ARGV[3])
 return 1
