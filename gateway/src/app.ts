@@ -8,6 +8,8 @@ import {
   NO_ROUTES,
   SwitchyardError,
   TaskQueues,
+  WorkflowAdvancer,
+  WorkflowStore,
   createRecordReader,
   type KeyLayout,
   type Logger,
@@ -25,9 +27,11 @@ import { createDeadLettersRouter } from './routes/dead-letters-router.js';
 import { createHealthRouter } from './routes/health-router.js';
 import { createQueuesRouter } from './routes/queues-router.js';
 import { createTasksRouter } from './routes/tasks-router.js';
+import { createWorkflowsRouter } from './routes/workflows-router.js';
 import { createIdempotency } from './services/idempotency.js';
 import { createQueueService } from './services/queue-service.js';
 import { createTaskService } from './services/task-service.js';
+import { createWorkflowService } from './services/workflow-service.js';
 
 export interface AppDeps {
   redis: Redis;
@@ -46,6 +50,8 @@ export interface AppDeps {
   taskRoutes?: TaskRoutes;
   /** Most tasks one Node queue may hold (MAX_QUEUE_LENGTH); 0 = no bound (default). */
   maxQueueLength?: number;
+  /** Moves workflows on; main.ts also starts its loop. Default: one made here (no loop). */
+  advancer?: WorkflowAdvancer;
 }
 
 const ALWAYS_OPEN = new Set(['/healthz', '/readyz']);
@@ -58,6 +64,9 @@ export function createApp(deps: AppDeps): Express {
     r: new TaskQueues(redis, keys, 'r', deps.resultTtlSeconds),
   };
   const reader = createRecordReader(redis, keys);
+  const idempotency = createIdempotency(redis, keys, reader, deps.resultTtlSeconds);
+  const workflowStore = new WorkflowStore(redis, keys, deps.resultTtlSeconds);
+  const advancer = deps.advancer ?? new WorkflowAdvancer({ redis, queues, store: workflowStore, logger });
   const tasks = createTaskService({
     redis,
     reader,
@@ -66,7 +75,14 @@ export function createApp(deps: AppDeps): Express {
       node: createNodeBackend(queues.node, deps.maxQueueLength ?? 0),
       r: createRBackend({ rService: deps.rService, redis, keys, queues: queues.r, reader, logger }),
     },
-    idempotency: createIdempotency(redis, keys, reader, deps.resultTtlSeconds),
+    idempotency,
+    routes: deps.taskRoutes ?? NO_ROUTES,
+  });
+  const workflows = createWorkflowService({
+    store: workflowStore,
+    advancer,
+    reader,
+    idempotency,
     routes: deps.taskRoutes ?? NO_ROUTES,
   });
   const apiKeys = deps.apiKeys ?? [];
@@ -98,6 +114,7 @@ export function createApp(deps: AppDeps): Express {
   api.use('/r', createTasksRouter('r', tasks));
   api.use('/celery', createTasksRouter('node', tasks));
   api.use(createQueuesRouter(createQueueService(redis, keys, queues)));
+  api.use(createWorkflowsRouter(workflows));
   app.use(api);
 
   app.use((req, _res, next) => {

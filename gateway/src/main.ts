@@ -1,6 +1,15 @@
 /** Gateway process: wires config, Redis and the R service client, listens, and shuts down gracefully. */
 import { once } from 'node:events';
-import { GatewayEnv, createKeyLayout, createLogger, createRedis, loadConfigOrExit } from '@switchyard/shared';
+import {
+  GatewayEnv,
+  TaskQueues,
+  WorkflowAdvancer,
+  WorkflowStore,
+  createKeyLayout,
+  createLogger,
+  createRedis,
+  loadConfigOrExit,
+} from '@switchyard/shared';
 import { createApp } from './app.js';
 import { RServiceClient } from './r-service/client.js';
 
@@ -14,9 +23,23 @@ async function main(): Promise<void> {
     timeoutMs: config.R_REQUEST_TIMEOUT_MS,
     token: config.R_SERVICE_TOKEN,
   });
+  const keys = createKeyLayout(config.KEY_PREFIX);
+  // Moves workflows on (hand-offs of finished steps); every gateway and Node worker runs one.
+  const advancer = new WorkflowAdvancer({
+    redis,
+    queues: {
+      node: new TaskQueues(redis, keys, 'node', config.RESULT_TTL_SECONDS),
+      r: new TaskQueues(redis, keys, 'r', config.RESULT_TTL_SECONDS),
+    },
+    store: new WorkflowStore(redis, keys, config.RESULT_TTL_SECONDS),
+    logger,
+  });
+  const subscriber = createRedis(config.REDIS_URL, 'blocking');
+  subscriber.on('error', (error: Error) => logger.warn('redis connection error', { error }));
   const app = createApp({
     redis,
-    keys: createKeyLayout(config.KEY_PREFIX),
+    keys,
+    advancer,
     resultTtlSeconds: config.RESULT_TTL_SECONDS,
     rService,
     logger,
@@ -28,6 +51,7 @@ async function main(): Promise<void> {
     maxQueueLength: config.MAX_QUEUE_LENGTH,
   });
 
+  void advancer.start(subscriber).catch((error: unknown) => logger.warn('workflow advancer not started', { error }));
   const server = app.listen(config.PORT, config.HOST);
   await once(server, 'listening');
   const address = server.address();
@@ -43,10 +67,12 @@ async function main(): Promise<void> {
     force.unref();
     server.closeIdleConnections();
     server.close(() => {
-      void Promise.allSettled([redis.quit(), rService.close()]).then(() => {
-        logger.info('stopped');
-        process.exit(0);
-      });
+      void Promise.allSettled([advancer.stop(), rService.close()])
+        .then(() => Promise.allSettled([redis.quit(), subscriber.quit()]))
+        .then(() => {
+          logger.info('stopped');
+          process.exit(0);
+        });
     });
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));

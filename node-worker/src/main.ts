@@ -2,6 +2,8 @@
 import {
   NodeWorkerEnv,
   TaskQueues,
+  WorkflowAdvancer,
+  WorkflowStore,
   createKeyLayout,
   createLogger,
   createRedis,
@@ -17,13 +19,22 @@ async function main(): Promise<void> {
   const redis = createRedis(config.REDIS_URL, 'worker');
   const blocking = createRedis(config.REDIS_URL, 'blocking');
   const subscriber = createRedis(config.REDIS_URL, 'blocking');
-  for (const connection of [redis, blocking, subscriber]) {
+  const handoffSubscriber = createRedis(config.REDIS_URL, 'blocking');
+  for (const connection of [redis, blocking, subscriber, handoffSubscriber]) {
     connection.on('error', (error: Error) => logger.warn('redis connection error', { error }));
   }
   const keys = createKeyLayout(config.KEY_PREFIX);
+  const queues = new TaskQueues(redis, keys, 'node', config.RESULT_TTL_SECONDS);
+  // Moves workflows on (hand-offs of finished steps); every gateway and Node worker runs one.
+  const advancer = new WorkflowAdvancer({
+    redis,
+    queues: { node: queues, r: new TaskQueues(redis, keys, 'r', config.RESULT_TTL_SECONDS) },
+    store: new WorkflowStore(redis, keys, config.RESULT_TTL_SECONDS),
+    logger,
+  });
   const worker = new NodeWorker(
     {
-      queues: new TaskQueues(redis, keys, 'node', config.RESULT_TTL_SECONDS),
+      queues,
       blocking,
       subscriber,
       cpuPool: createCpuPool(config.CPU_THREADS),
@@ -57,7 +68,8 @@ async function main(): Promise<void> {
     logger.info('shutting down', { signal, in_flight: worker.inFlight });
     worker
       .stop(config.SHUTDOWN_GRACE_MS)
-      .then(() => heartbeat.stop())
+      .then(() => Promise.all([heartbeat.stop(), advancer.stop()]))
+      .then(() => handoffSubscriber.disconnect())
       .then(() => redis.quit())
       .then(() => {
         logger.info('stopped', { ...worker.stats });
@@ -72,6 +84,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 
   await worker.start();
+  await advancer.start(handoffSubscriber);
   await heartbeat.beat().catch((error: unknown) => logger.warn('could not write the worker heartbeat', { error }));
   logger.info('worker started', {
     worker_id: worker.id,

@@ -57,7 +57,16 @@ export class TaskRun {
   ) {
     const { taskId, queue, payload, attempts } = claimed;
     const first = pending(
-      { task_id: taskId, worker: 'node', queue, task: payload.task, args: payload.args, options: payload.options },
+      {
+        task_id: taskId,
+        worker: 'node',
+        queue,
+        task: payload.task,
+        args: payload.args,
+        options: payload.options,
+        workflow_id: payload.workflow_id ?? null,
+        parent_id: payload.parent_id ?? null,
+      },
       payload.created_at,
     );
     this.record = started(first, attempts);

@@ -147,6 +147,14 @@ r_task_arg_rules <- list(
     list(total)
   },
   lm_fit = function(args, problems) {
+    # A data set in one argument, {"y": [...], "predictors": {...}} (what make_dataset hands on in a
+    # workflow), is the same as the two arguments y and predictors.
+    if (length(args) == 1 && is_json_object(args[[1]]) && setequal(names(args[[1]]), c("y", "predictors"))) {
+      dataset <- args[[1]]
+      y <- numbers_of(dataset$y, "args.0.y", 3, problems)
+      predictors <- check_predictor_columns(list(dataset$predictors), 1, "args.0.predictors", problems)
+      return(list(y, predictors))
+    }
     check_arg_count(args, 2, problems)
     y <- check_number_array(args, 1, "args.0", 3, problems)
     predictors <- check_predictor_columns(args, 2, "args.1", problems)

@@ -16,3 +16,7 @@ export * from './rules.js';
 export * from './lua.js';
 export * from './script-codes.js';
 export * from './plan.js';
+export * from './workflows/canvas.js';
+export * from './workflows/engine.js';
+export * from './workflows/store.js';
+export * from './workflows/advancer.js';

@@ -49,6 +49,20 @@ const longTask = {
   defaults: { max_attempts: 3, backoff: { type: 'exponential', delay_ms: 1_000, jitter: true } },
 } satisfies TaskDefinition;
 
+const predictorColumns = z
+  .record(
+    z.string().regex(/^[A-Za-z][A-Za-z0-9_.]{0,63}$/, 'must be a name of letters, digits, _ or .'),
+    numericVector(3),
+  )
+  .refine((columns) => Object.keys(columns).length >= 1, 'must name at least one predictor column')
+  .refine(
+    (columns) => Object.keys(columns).length <= TASK_LIMITS.maxPredictors,
+    `must name at most ${TASK_LIMITS.maxPredictors} predictor columns`,
+  );
+
+/** A data set for lm_fit in one value: what make_dataset returns, so a workflow can hand it on. */
+const dataset = z.strictObject({ y: numericVector(3), predictors: predictorColumns });
+
 export const NODE_TASKS = {
   long_task: longTask,
   add: {
@@ -69,26 +83,36 @@ export const NODE_TASKS = {
     example: [20, 20],
     defaults: NO_RETRY,
   },
+  make_dataset: {
+    description:
+      'A data set for lm_fit: n points x = 1..n, y = intercept + slope·x + noise (repeatable pseudo-noise of amplitude `noise`); result {y, predictors: {x}}.',
+    args: z.union([
+      z.tuple([wholeNumberBetween(3, TASK_LIMITS.maxVectorLength), finite, finite]),
+      z.tuple([wholeNumberBetween(3, TASK_LIMITS.maxVectorLength), finite, finite, finite]),
+    ]),
+    example: [20, 2, 1, 0.5],
+    defaults: NO_RETRY,
+  },
+  fit_report: {
+    description: "One line about a fitted linear model (lm_fit's result): the equation, R² and n.",
+    args: z.tuple([
+      z.looseObject({
+        coefficients: z.record(z.string(), z.number().nullable()),
+        r_squared: z.number().nullable(),
+        n: z.number(),
+      }),
+    ]),
+    example: [{ coefficients: { '(Intercept)': 0.05, x: 1.99 }, r_squared: 0.998, adj_r_squared: 0.9973, n: 5 }],
+    defaults: NO_RETRY,
+  },
 } satisfies Record<string, TaskDefinition>;
 
 export const R_TASKS = {
   long_task: longTask,
   lm_fit: {
     description:
-      "Fits the linear model y ~ predictors with R's lm(); the result has the coefficients, R² and adjusted R², and n.",
-    args: z.tuple([
-      numericVector(3),
-      z
-        .record(
-          z.string().regex(/^[A-Za-z][A-Za-z0-9_.]{0,63}$/, 'must be a name of letters, digits, _ or .'),
-          numericVector(3),
-        )
-        .refine((columns) => Object.keys(columns).length >= 1, 'must name at least one predictor column')
-        .refine(
-          (columns) => Object.keys(columns).length <= TASK_LIMITS.maxPredictors,
-          `must name at most ${TASK_LIMITS.maxPredictors} predictor columns`,
-        ),
-    ]),
+      "Fits the linear model y ~ predictors with R's lm(); the result has the coefficients, R² and adjusted R², and n. The data may also come as one data set {y, predictors} (make_dataset's result).",
+    args: z.union([z.tuple([numericVector(3), predictorColumns]), z.tuple([dataset])]),
     example: [[2.1, 3.9, 6.2, 7.8, 10.1], { x: [1, 2, 3, 4, 5] }],
     defaults: NO_RETRY,
   },

@@ -70,6 +70,11 @@ export function pending(init: PendingInit, now = nowIso()): TaskRecord {
   });
 }
 
+/** A workflow step created before its turn: PENDING, saying it waits for the steps before it. */
+export function held(record: TaskRecord): TaskRecord {
+  return change(record, { status: RECORD_STATUS.waitingForSteps });
+}
+
 /** A worker began delivery number `attempts` (1 = the first): the last attempt's progress and error go. */
 export function started(record: TaskRecord, attempts: number, now = nowIso()): TaskRecord {
   return change(record, {

@@ -4,6 +4,7 @@
  * language shares (the status record, task arguments, options) lives in @switchyard/shared.
  */
 import {
+  CANVAS_LIMITS,
   HTTP_STATUS_BY_CODE,
   QUEUE_NAME_PATTERN,
   QUEUE_NAME_RULE,
@@ -151,3 +152,68 @@ export const ErrorResponse = z
     }),
   })
   .meta({ id: 'ErrorResponse', description: 'Every 4xx and 5xx answer has this shape.' });
+
+export const WorkflowAccepted = z
+  .object({ workflow_id: TaskId, status: z.literal('created') })
+  .meta({ id: 'WorkflowAccepted', description: 'The workflow was accepted; follow it at GET /workflows/{id}.' });
+
+export const WorkflowParams = z.object({
+  id: z.uuid(ruleOrRequired('must be a workflow id as returned by POST /workflows (a UUID)')),
+});
+
+const WORKFLOW_STATES = ['PENDING', 'STARTED', 'SUCCESS', 'FAILURE', 'REVOKED'] as const;
+
+export const WorkflowStepView = z
+  .object({
+    path: z.string().meta({ description: 'Where the step is in the canvas, e.g. `chain.1` or `chord.header.0`.' }),
+    task_id: TaskId,
+    worker: z.enum(WORKER_KINDS),
+    task: z.string(),
+    queue: z.string(),
+    state: z.string().meta({ description: "The step's task state (its record: collect it at its kind's collect)." }),
+    current: z.number().int(),
+    total: z.number().int(),
+    error: z.string().nullable(),
+  })
+  .meta({ id: 'WorkflowStep' });
+
+export const WorkflowView = z
+  .object({
+    workflow_id: TaskId,
+    state: z.enum(WORKFLOW_STATES),
+    done: z.number().int().meta({ description: 'Steps that have ended (SUCCESS, FAILURE or REVOKED).' }),
+    total: z.number().int().meta({ description: 'Steps in all.' }),
+    result: z.unknown().meta({ description: "The result of the workflow's last node once SUCCESS, else null." }),
+    error: z
+      .string()
+      .nullable()
+      .meta({ description: 'Which step failed (or that it was cancelled), once it ended so.' }),
+    created_at: z.string(),
+    updated_at: z.string(),
+    finished_at: z.string().nullable(),
+    steps: z.array(WorkflowStepView),
+  })
+  .meta({ id: 'Workflow' });
+
+/** For the docs only: the canvas is checked by parseCanvas, which names each problem by its path. */
+export const CanvasDoc = z
+  .object({
+    chain: z.array(z.unknown()).optional(),
+    group: z.array(z.unknown()).optional(),
+    chord: z.object({ header: z.array(z.unknown()), body: z.unknown() }).optional(),
+  })
+  .meta({
+    id: 'Canvas',
+    description:
+      "Exactly one of `chain` (each result goes in front of the next node's args), `group` (run in parallel; " +
+      'the result is the list of results) or `chord` (`header` a group whose list of results goes to `body`). ' +
+      'Members are steps `{"worker": "node"|"r", "task", "args"?, "queue"?, "options"?, "pass_result"?, "on_failure"?}` ' +
+      `or nested chains, groups and chords; at most ${CANVAS_LIMITS.maxSteps} steps, ${CANVAS_LIMITS.maxDepth} levels deep.`,
+    example: {
+      chain: [
+        { worker: 'node', task: 'make_dataset', args: [50, 2, 1] },
+        { worker: 'r', task: 'lm_fit' },
+        { worker: 'node', task: 'fit_report' },
+      ],
+    },
+  });

@@ -36,15 +36,16 @@ function canonicalJson(value: unknown): string {
 export function createIdempotency(redis: Redis, keys: KeyLayout, reader: RecordReader, ttlSeconds: number) {
   return {
     /**
-     * Runs `start(taskId)` once per (kind, caller, key); `request` is what the caller asked, as
-     * validated. Without a key it just starts a new task.
+     * Runs `start(id)` once per (kind, caller, key), `id` a new task (or workflow) id; `request` is
+     * what the caller asked, as validated. Without a key it just starts a new one.
      */
     async once(
-      kind: WorkerKind,
+      kind: WorkerKind | 'workflow',
       caller: string,
       idempotencyKey: string | undefined,
       request: unknown,
       start: (taskId: string) => Promise<void>,
+      exists: (id: string) => Promise<boolean> = async (id) => (await reader.read(id)) !== null,
     ): Promise<IdempotentOutcome> {
       const taskId = randomUUID();
       if (idempotencyKey === undefined) {
@@ -55,7 +56,7 @@ export function createIdempotency(redis: Redis, keys: KeyLayout, reader: RecordR
       const requestDigest = digest(canonicalJson(request));
       const claim = `${taskId} ${requestDigest}`;
       if ((await redis.set(key, claim, 'EX', PENDING_CLAIM_SECONDS, 'NX')) === null) {
-        return replay(await redis.get(key), requestDigest);
+        return replay(await redis.get(key), requestDigest, exists);
       }
       try {
         await start(taskId);
@@ -68,7 +69,11 @@ export function createIdempotency(redis: Redis, keys: KeyLayout, reader: RecordR
     },
   };
 
-  async function replay(stored: string | null, requestDigest: string): Promise<IdempotentOutcome> {
+  async function replay(
+    stored: string | null,
+    requestDigest: string,
+    exists: (id: string) => Promise<boolean>,
+  ): Promise<IdempotentOutcome> {
     const [earlierId, earlierDigest] = (stored ?? '').split(' ');
     if (!earlierId || !earlierDigest) throw inProgress();
     if (earlierDigest !== requestDigest) {
@@ -77,7 +82,7 @@ export function createIdempotency(redis: Redis, keys: KeyLayout, reader: RecordR
         'This Idempotency-Key was already used with a different request; use a new key for a new task',
       );
     }
-    if ((await reader.read(earlierId)) === null) throw inProgress();
+    if (!(await exists(earlierId))) throw inProgress();
     return { taskId: earlierId, replayed: true };
   }
 }

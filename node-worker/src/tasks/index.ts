@@ -5,6 +5,7 @@
  */
 import { NODE_TASKS, type NodeTaskName } from '@switchyard/shared';
 import type { z } from 'zod';
+import { fitReport, makeDataset } from './datasets.js';
 import { longTask } from './long-task.js';
 import type { TaskContext, TaskImplementation } from './types.js';
 
@@ -30,6 +31,10 @@ export const TASK_IMPLEMENTATIONS: Record<NodeTaskName, CheckedTask> = {
   add: checked(NODE_TASKS.add.args, async ([x, y]) => x + y),
   factorial: checked(NODE_TASKS.factorial.args, (args, { runOffThread }) => runOffThread('factorial', args)),
   matmul: checked(NODE_TASKS.matmul.args, (args, { runOffThread }) => runOffThread('matmul', args)),
+  make_dataset: checked(NODE_TASKS.make_dataset.args, async ([n, slope, intercept, noise]) =>
+    makeDataset(n, slope, intercept, noise),
+  ),
+  fit_report: checked(NODE_TASKS.fit_report.args, async ([fit]) => fitReport(fit)),
 };
 
 /** Runs task `name` on `args` after checking them against its schema (an Error says which and why). */
