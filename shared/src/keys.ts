@@ -79,6 +79,14 @@ export function isQueueName(name: string): boolean {
   return QUEUE_NAME_PATTERN.test(name);
 }
 
+/** A queue's id `<kind>:<name>` (in the queue set, locators and messages) split up; null if it is not one. */
+export function parseQueueId(id: string): { kind: 'node' | 'r'; name: string } | null {
+  const colon = id.indexOf(':');
+  const kind = id.slice(0, colon);
+  const name = id.slice(colon + 1);
+  return colon > 0 && (kind === 'node' || kind === 'r') && isQueueName(name) ? { kind, name } : null;
+}
+
 export function createKeyLayout(prefix: string): KeyLayout {
   if (!KEY_PREFIX_PATTERN.test(prefix)) {
     throw new Error(

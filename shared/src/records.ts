@@ -4,7 +4,7 @@
  */
 import type { Redis } from 'ioredis';
 import { codec } from './codec.js';
-import type { KeyLayout } from './keys.js';
+import { parseQueueId, type KeyLayout } from './keys.js';
 import { TaskRecord } from './status.js';
 
 export interface RecordReader {
@@ -28,20 +28,17 @@ export function createRecordReader(redis: Redis, keys: KeyLayout): RecordReader 
     }
     return found;
   };
-  const split = (locator: string) => {
-    const colon = locator.indexOf(':');
-    return { kind: locator.slice(0, colon), queue: locator.slice(colon + 1) };
+  const located = async (taskId: string) => {
+    const locator = await locatorOf(taskId);
+    const queue = locator === null ? null : parseQueueId(locator);
+    return queue === null ? null : { kind: queue.kind, queue: queue.name };
   };
   return {
-    async locate(taskId) {
-      const locator = await locatorOf(taskId);
-      return locator === null ? null : split(locator);
-    },
+    locate: located,
     async read(taskId) {
-      const locator = await locatorOf(taskId);
-      if (locator === null) return null;
-      const { kind, queue } = split(locator);
-      const bytes = await redis.getBuffer(keys.queue(kind, queue).task(taskId));
+      const where = await located(taskId);
+      if (where === null) return null;
+      const bytes = await redis.getBuffer(keys.queue(where.kind, where.queue).task(taskId));
       if (bytes === null) return null;
       return TaskRecord.parse(codec.decode(bytes));
     },

@@ -3,6 +3,7 @@ import {
   SwitchyardError,
   WORKER_KINDS,
   listWorkers,
+  parseQueueId,
   type KeyLayout,
   type Redis,
   type TaskQueues,
@@ -54,10 +55,9 @@ export function createQueueService(redis: Redis, keys: KeyLayout, queues: Record
       for (const kind of WORKER_KINDS)
         for (const name of await knownQueues(redis, queues[kind], kind)) names.add(`${kind}:${name}`);
       for (const worker of workers) for (const name of worker.queues) names.add(`${worker.kind}:${name}`);
-      const all = [...names].sort().map((id) => {
-        const colon = id.indexOf(':');
-        const kind = WORKER_KINDS.find((k) => k === id.slice(0, colon)) ?? 'node';
-        return info(kind, id.slice(colon + 1), workers, now);
+      const all = [...names].sort().flatMap((id) => {
+        const queue = parseQueueId(id);
+        return queue === null ? [] : [info(queue.kind, queue.name, workers, now)];
       });
       return Promise.all(all);
     },

@@ -9,6 +9,7 @@ import {
   isTerminal,
   requeued,
   revoked,
+  parseQueueId,
   routeTask,
   type RecordReader,
   type Redis,
@@ -125,8 +126,10 @@ export function createTaskService(deps: TaskServiceDeps) {
 export async function knownQueues(redis: Redis, queues: TaskQueues, kind: WorkerKind): Promise<string[]> {
   const ids = await redis.smembers(queues.keys.queueSet);
   return ids
-    .filter((id) => id.startsWith(`${kind}:`))
-    .map((id) => id.slice(kind.length + 1))
+    .flatMap((id) => {
+      const queue = parseQueueId(id);
+      return queue?.kind === kind ? [queue.name] : [];
+    })
     .sort();
 }
 

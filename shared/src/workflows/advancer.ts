@@ -12,6 +12,7 @@
  */
 import type { Redis } from 'ioredis';
 import { codec } from '../codec.js';
+import { parseQueueId } from '../keys.js';
 import type { Logger } from '../logger.js';
 import { resolveOptions } from '../options.js';
 import type { TaskPayload, TaskQueues } from '../queue.js';
@@ -83,11 +84,11 @@ export class WorkflowAdvancer {
   }
 
   async processQueue(queueId: string): Promise<void> {
-    const colon = queueId.indexOf(':');
-    const kind = queueId.slice(0, colon);
-    if (kind !== 'node' && kind !== 'r') return;
-    const name = queueId.slice(colon + 1);
-    for (const taskId of await this.deps.queues[kind].handoffs(name)) await this.handOff(kind, name, taskId);
+    const queue = parseQueueId(queueId);
+    if (queue === null) return;
+    for (const taskId of await this.deps.queues[queue.kind].handoffs(queue.name)) {
+      await this.handOff(queue.kind, queue.name, taskId);
+    }
   }
 
   /** Applies the outcome of step `taskId` to its workflow, moves the workflow on, and clears the hand-off. */
