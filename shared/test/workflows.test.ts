@@ -183,6 +183,51 @@ describe('compileWorkflow and the pure engine', () => {
     expect(workflow.nodes[body]!.step!.parent_id).toBe('task-2');
   });
 
+  it('nested chords and groups keep the paths the caller wrote (as parseCanvas names them)', () => {
+    const workflow = compile({
+      chain: [
+        add(1, 1),
+        {
+          chord: {
+            header: [{ group: [add(1), add(2)] }, { chord: { header: [add(3)], body: add(4) } }],
+            body: add(5),
+          },
+        },
+      ],
+    });
+    expect(workflow.nodes.filter((n) => n.step).map((n) => n.path)).toEqual([
+      'chain.0',
+      'chain.1.chord.header.0.group.0',
+      'chain.1.chord.header.0.group.1',
+      'chain.1.chord.header.1.chord.header.0',
+      'chain.1.chord.header.1.chord.body',
+      'chain.1.chord.body',
+    ]);
+    // Each part gets what came before it; the outer body gets both header results, in order.
+    const [first, g0, g1, innerHead, innerBody, body] = stepIndexes(workflow) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
+    release(workflow);
+    applyStepOutcome(workflow, first, outcome(workflow, first, { result: 2 }), LATER);
+    expect(release(workflow)).toEqual([
+      { index: g0, args: [2, 1] },
+      { index: g1, args: [2, 2] },
+      { index: innerHead, args: [2, 3] },
+    ]);
+    applyStepOutcome(workflow, innerHead, outcome(workflow, innerHead, { result: 5 }), LATER);
+    expect(release(workflow)).toEqual([{ index: innerBody, args: [[5], 4] }]);
+    applyStepOutcome(workflow, g1, outcome(workflow, g1, { result: 4 }), LATER);
+    applyStepOutcome(workflow, innerBody, outcome(workflow, innerBody, { result: 'inner' }), LATER);
+    expect(readySteps(workflow)).toEqual([]);
+    applyStepOutcome(workflow, g0, outcome(workflow, g0, { result: 3 }), LATER);
+    expect(release(workflow)).toEqual([{ index: body, args: [[[3, 4], 'inner'], 5] }]);
+  });
+
   describe('a chord body is ready exactly once, however the header outcomes interleave and repeat', () => {
     const HEADER = 5;
     const chord = {
