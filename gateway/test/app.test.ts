@@ -190,6 +190,9 @@ describe('operations and docs', () => {
         '/queues/{kind}/{name}/pause',
         '/queues/{kind}/{name}/resume',
         '/workers',
+        '/workflows',
+        '/workflows/{id}',
+        '/workflows/{id}/cancel',
         '/healthz',
         '/readyz',
       ].sort(),
@@ -202,6 +205,10 @@ describe('operations and docs', () => {
         'TaskRecord',
         'ErrorResponse',
         'TaskOptions',
+        'Canvas',
+        'Workflow',
+        'WorkflowStep',
+        'WorkflowAccepted',
       ]),
     );
   });

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { IdempotencyKeyHeader } from '../http/headers.js';
 import {
   CancelAccepted,
+  CanvasDoc,
   DeadLetterList,
   DeadLetterQuery,
   ErrorResponse,
@@ -18,6 +19,9 @@ import {
   TaskIdBody,
   TaskIdQuery,
   WorkerList,
+  WorkflowAccepted,
+  WorkflowParams,
+  WorkflowView,
   executeRequest,
 } from '../http/schemas.js';
 
@@ -195,6 +199,75 @@ function registerQueueRoutes(registry: OpenAPIRegistry, common: RouteConfig['res
   });
 }
 
+function registerWorkflowRoutes(registry: OpenAPIRegistry, common: RouteConfig['responses']) {
+  const unavailable = errorReply('Redis is unavailable');
+  registry.registerPath({
+    method: 'post',
+    path: '/workflows',
+    tags: ['Workflows'],
+    summary: 'Start a workflow: a chain, group or chord of Node and R tasks',
+    description:
+      "A chain puts each node's result in front of the next node's args (a step with `pass_result: false` does not " +
+      'receive it); a group runs its nodes in parallel and ends with the list of their results; a chord hands its ' +
+      "header's list of results to its body. Nodes nest. Every step is checked before anything is queued (422 naming " +
+      'its path, e.g. `chain.2.args.0`); a value a step receives is checked when it runs. A failed step fails the ' +
+      'workflow and the steps left end REVOKED; `on_failure: "continue"` on a group or chord-header member puts ' +
+      '`{error, task_id}` in its slot instead. Follow it at GET /workflows/{id}.',
+    request: {
+      headers: z.object({ 'Idempotency-Key': IdempotencyKeyHeader }),
+      body: { required: true, ...json(CanvasDoc, 'The canvas to run') },
+    },
+    responses: {
+      202: json(
+        WorkflowAccepted,
+        'Accepted (or, with a repeated Idempotency-Key, the earlier workflow: header Idempotent-Replayed: true)',
+      ),
+      400: errorReply('The body is not valid JSON'),
+      413: errorReply('The body is too large'),
+      415: errorReply('The body is not JSON'),
+      409: errorReply('The Idempotency-Key was used with a different canvas (or that request is still in progress)'),
+      422: errorReply('The canvas is not valid; `fields` names each problem by its path (`chain.1.args.0`, `(body)`)'),
+      ...common,
+      503: unavailable,
+    },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/workflows/{id}',
+    tags: ['Workflows'],
+    summary: 'State, progress and result of a workflow, with every step',
+    description:
+      '`state` PENDING, STARTED, SUCCESS, FAILURE or REVOKED; `done` of `total` steps ended; `result` once SUCCESS; ' +
+      "`error` naming the step that failed or was cancelled. Each step is also a task at its kind's collect, whose " +
+      'record carries `workflow_id` and `parent_id`.',
+    request: { params: WorkflowParams },
+    responses: {
+      200: json(WorkflowView, 'The workflow'),
+      404: errorReply('No such workflow, or it expired'),
+      422: errorReply('id is not a UUID'),
+      ...common,
+      503: unavailable,
+    },
+  });
+  registry.registerPath({
+    method: 'post',
+    path: '/workflows/{id}/cancel',
+    tags: ['Workflows'],
+    summary: 'Cancel a workflow',
+    description:
+      'The workflow ends REVOKED: steps not yet running end REVOKED ("Not run: the workflow was cancelled") at once, ' +
+      'running ones are stopped by their workers. A workflow that has ended already is left as it is.',
+    request: { params: WorkflowParams },
+    responses: {
+      200: json(WorkflowView, 'The workflow after the cancel (as GET /workflows/{id} shows it)'),
+      404: errorReply('No such workflow, or it expired'),
+      422: errorReply('id is not a UUID'),
+      ...common,
+      503: unavailable,
+    },
+  });
+}
+
 export function buildOpenApiDocument(
   { authenticated, rateLimited }: { authenticated: boolean; rateLimited: boolean } = {
     authenticated: false,
@@ -221,6 +294,7 @@ export function buildOpenApiDocument(
   registerDeadLetterRoutes(registry, 'node', common);
   registerDeadLetterRoutes(registry, 'r', common);
   registerQueueRoutes(registry, common);
+  registerWorkflowRoutes(registry, common);
   registry.registerPath({
     method: 'get',
     path: '/healthz',

@@ -31,6 +31,15 @@ test_that("lm_fit gives the least-squares coefficients, R squared, adjusted R sq
   expect_identical(result$n, 5L)
 })
 
+test_that("lm_fit runs on a data set {y, predictors} as on the two arguments", {
+  claimed <- msgpack_decode(msgpack_encode(list(list(y = I(c(2.1, 3.9, 6.2, 7.8, 10.1)), predictors = list(x = I(c(1, 2, 3, 4, 5)))))))
+  checked <- check_task_args("lm_fit", claimed)
+  expect_null(checked$error)
+  result <- r_tasks$lm_fit$run(checked$args, list())
+  expect_identical(result, lm_fit(c(2.1, 3.9, 6.2, 7.8, 10.1), list(x = c(1, 2, 3, 4, 5))))
+  expect_equal(result$coefficients$x, 1.99, tolerance = 1e-9)
+})
+
 test_that("lm_fit accepts any valid column name, even y or a reserved word", {
   result <- lm_fit(c(1, 3, 5, 7.5), list(y = c(1, 2, 3, 4), `if` = c(0, 1, 0, 1)))
   expect_identical(names(result$coefficients), c("(Intercept)", "y", "if"))

@@ -147,6 +147,47 @@ test_that("lm_fit reports each bad column and number by its path", {
   ))
 })
 
+test_that("lm_fit takes one data set {y, predictors}, normalised like the two-argument form", {
+  two <- validate_submission(body(
+    task_id = task_id, task = "lm_fit",
+    args = list(c(1, 2, 3.5), list(x = c(1, 2, 3), z.1 = c(0, 1, 0)))
+  ))
+  one <- validate_submission(body(
+    task_id = task_id, task = "lm_fit",
+    args = list(list(y = c(1, 2, 3.5), predictors = list(x = c(1, 2, 3), z.1 = c(0, 1, 0))))
+  ))
+  expect_null(one$error)
+  expect_identical(one$submission$args, two$submission$args)
+  expect_identical(one$submission$args, list(I(c(1, 2, 3.5)), list(x = I(c(1, 2, 3)), z.1 = I(c(0, 1, 0)))))
+  # The keys may come in either order; a claimed step's data set (what make_dataset hands on) is checked alike.
+  swapped <- validate_submission(charToRaw(sprintf(
+    '{"task_id":"%s","task":"lm_fit","args":[{"predictors":{"x":[1,2,3]},"y":[2,4,7]}]}', task_id
+  )))
+  expect_identical(swapped$submission$args, list(I(c(2, 4, 7)), list(x = I(c(1, 2, 3)))))
+  decoded <- msgpack_decode(msgpack_encode(list(list(y = I(c(2, 4, 7)), predictors = list(x = I(c(1, 2, 3)))))))
+  expect_identical(check_task_args("lm_fit", decoded), list(args = list(I(c(2, 4, 7)), list(x = I(c(1, 2, 3))))))
+})
+
+test_that("a bad data set for lm_fit names args.0.y and args.0.predictors", {
+  result <- validate_submission(charToRaw(sprintf(
+    '{"task_id":"%s","task":"lm_fit","args":[{"y":[1,"2"],"predictors":{"x":[1,2,3],"1x":[1,2,3],"w":[1,null,3]}}]}',
+    task_id
+  )))
+  expect_identical(fields_of(result), c(
+    "args.0.y must hold at least 3 numbers",
+    "args.0.y.1 must be a number",
+    "args.0.predictors.1x must be a name of letters, digits, _ or .",
+    "args.0.predictors.w.1 must be a number"
+  ))
+  result <- validate_submission(charToRaw(sprintf('{"task_id":"%s","task":"lm_fit","args":[{"y":5,"predictors":[1,2]}]}', task_id)))
+  expect_identical(fields_of(result)[[1]], "args.0.y must be an array of numbers")
+  expect_match(fields_of(result)[[2]], "^args.0.predictors must be an object of named numeric columns")
+  result <- validate_submission(charToRaw(sprintf('{"task_id":"%s","task":"lm_fit","args":[{"y":[1,2,3],"predictors":{}}]}', task_id)))
+  expect_identical(fields_of(result), "args.0.predictors must name at least one predictor column")
+  claimed <- msgpack_decode(msgpack_encode(list(list(y = I(c(1, 2, 3)), predictors = list(x = I(c(1, 2)))))))
+  expect_identical(check_task_args("lm_fit", claimed)$error, "invalid args at args.0.predictors.x: must hold at least 3 numbers")
+})
+
 test_that("lm_fit needs 1 to 20 predictor columns, each named once", {
   result <- validate_submission(charToRaw(sprintf('{"task_id":"%s","task":"lm_fit","args":[[1,2,3],{}]}', task_id)))
   expect_identical(fields_of(result), "args.1 must name at least one predictor column")
