@@ -92,8 +92,16 @@ export function createWorkflowService(deps: WorkflowServiceDeps) {
             new Date().toISOString(),
           );
           await store.create(workflow);
-          await advancer.holdSteps(workflow);
-          await advancer.drive(workflowId);
+          try {
+            await advancer.holdSteps(workflow);
+            await advancer.drive(workflowId);
+          } catch (error) {
+            // The caller gets an error, which promises nothing runs: stop what was started (best effort;
+            // what this cannot reach, the sweep revokes once it sees the workflow cancelled).
+            await store.update(workflowId, (w) => cancelWorkflow(w, new Date().toISOString())).catch(() => null);
+            await advancer.drive(workflowId).catch(() => undefined);
+            throw error;
+          }
         },
         async (workflowId) => (await store.read(workflowId)) !== null,
       );

@@ -80,7 +80,10 @@ export class WorkflowAdvancer {
   async sweep(): Promise<void> {
     const { redis, queues, store } = this.deps;
     for (const queueId of await redis.smembers(queues.node.keys.queueSet)) await this.processQueue(queueId);
-    for (const workflowId of await store.idle(IDLE_BEFORE_SWEEP_MS)) await this.drive(workflowId);
+    for (const workflowId of await store.idle(IDLE_BEFORE_SWEEP_MS)) {
+      await this.drive(workflowId);
+      await store.touch(workflowId); // the next sweep looks at the next ones
+    }
   }
 
   async processQueue(queueId: string): Promise<void> {
@@ -115,7 +118,10 @@ export class WorkflowAdvancer {
   async drive(workflowId: string): Promise<void> {
     const { store, logger } = this.deps;
     const current = await store.read(workflowId);
-    if (current === null) return;
+    if (current === null) {
+      await store.retire(workflowId); // expired, or its creator died before storing it
+      return;
+    }
     const { workflow } = current;
     if (isWorkflowFinished(workflow)) {
       const targets = unfinishedSteps(workflow);

@@ -190,10 +190,11 @@ function checkKnownArgs(
   if (parsed.success) return;
   for (const issue of parsed.error.issues) {
     const at = issue.path.length > 0 ? `${field}.${issue.path.join('.')}` : field;
+    const ofArgs = issue.path.length === 0;
     const message =
-      issue.code === 'too_big' && issue.origin === 'array'
+      ofArgs && issue.code === 'too_big' && issue.origin === 'array'
         ? `must have at most ${String(issue.maximum)} items${receives ? ' besides the result it receives' : ''}`
-        : issue.code === 'too_small' && issue.origin === 'array'
+        : ofArgs && issue.code === 'too_small' && issue.origin === 'array'
           ? `must have at least ${String(issue.minimum)} items${receives ? ' besides the result it receives' : ''}`
           : issue.message;
     problem(at, message);

@@ -8,7 +8,7 @@ import { codec } from '../codec.js';
 import type { KeyLayout } from '../keys.js';
 import { defineLuaScripts, type ScriptCaller } from '../lua.js';
 import { scriptOutcome } from '../script-codes.js';
-import { isWorkflowFinished, type Workflow } from './engine.js';
+import { isWorkflowFinished, unfinishedSteps, type Workflow } from './engine.js';
 
 /** Attempts at a compare-and-set before giving up (each loses only to another advancer's success). */
 const MAX_RACES = 50;
@@ -24,20 +24,33 @@ export class WorkflowStore {
     this.cas = defineLuaScripts(redis, { cas: 'workflow-cas-2' }).cas;
   }
 
+  /** The state with the version it has: one MGET (the two keys share a hash tag), so they always match. */
   async read(workflowId: string): Promise<{ workflow: Workflow; version: string } | null> {
-    const [bytes, version] = await Promise.all([
-      this.redis.getBuffer(this.keys.workflow(workflowId)),
-      this.redis.get(this.keys.workflowVersion(workflowId)),
-    ]);
-    if (bytes === null || version === null) return null;
-    return { workflow: codec.decode(bytes) as Workflow, version };
+    const [bytes, version] = await this.redis.mgetBuffer(
+      this.keys.workflow(workflowId),
+      this.keys.workflowVersion(workflowId),
+    );
+    if (!bytes || !version) return null;
+    return { workflow: codec.decode(bytes) as Workflow, version: version.toString() };
   }
 
-  /** Stores a new workflow; false if one with that id exists. */
+  /**
+   * Stores a new workflow; false if one with that id exists. It is listed as active first, so a
+   * creator that dies right after still leaves it to the sweep.
+   */
   async create(workflow: Workflow): Promise<boolean> {
-    const written = await this.write(workflow, '0');
-    if (written) await this.redis.zadd(this.keys.activeWorkflows, Date.now(), workflow.workflow_id);
-    return written;
+    await this.redis.zadd(this.keys.activeWorkflows, Date.now(), workflow.workflow_id);
+    return this.write(workflow, '0');
+  }
+
+  /** Moves a workflow to the back of the sweep's line (it was just looked at). */
+  async touch(workflowId: string): Promise<void> {
+    await this.redis.zadd(this.keys.activeWorkflows, 'XX', Date.now(), workflowId);
+  }
+
+  /** Takes a workflow off the active list (it ended and nothing of it is left to revoke, or it expired). */
+  async retire(workflowId: string): Promise<void> {
+    await this.redis.zrem(this.keys.activeWorkflows, workflowId);
   }
 
   /**
@@ -51,7 +64,9 @@ export class WorkflowStore {
       if (!change(current.workflow)) return current.workflow;
       if (await this.write(current.workflow, current.version)) {
         const { workflow } = current;
-        if (isWorkflowFinished(workflow)) await this.redis.zrem(this.keys.activeWorkflows, workflowId);
+        // An ended workflow stays listed until its unfinished steps are revoked, so a process that
+        // dies in between leaves that work to the sweep.
+        if (isWorkflowFinished(workflow) && unfinishedSteps(workflow).length === 0) await this.retire(workflowId);
         else await this.redis.zadd(this.keys.activeWorkflows, Date.now(), workflowId);
         return workflow;
       }
