@@ -55,6 +55,8 @@ test_that("at soft_time_limit_ms the child is interrupted, may clean up, and rec
   submit(setup$service, task_id, "long_task", list(5), options = list(soft_time_limit_ms = 300, time_limit_ms = 20000))
   record <- wait_for_state(setup, task_id, c("FAILURE", "SUCCESS", "RETRY"))
   expect_identical(record$error, "soft time limit exceeded (300 ms)")
+  # The child's last write and its cleanup race on a busy machine: wait (bounded) for the file.
+  wait_for(function() file.exists(marker), what = "the task's cleanup to write its marker")
   expect_identical(readLines(marker), "cleaned up")
 })
 
