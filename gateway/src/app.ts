@@ -2,6 +2,7 @@
  * Builds the Express app from its dependencies; no ports, no process wiring (see main.ts), so tests
  * run it in-process.
  */
+import { randomUUID } from 'node:crypto';
 import express, { type Express } from 'express';
 import swaggerUi from 'swagger-ui-express';
 import {
@@ -27,6 +28,8 @@ import { createDeadLettersRouter } from './routes/dead-letters-router.js';
 import { createHealthRouter } from './routes/health-router.js';
 import { createQueuesRouter } from './routes/queues-router.js';
 import { createTasksRouter } from './routes/tasks-router.js';
+import { createCeleryRouter } from './routes/celery-router.js';
+import type { CeleryBroker } from './celery/celery-broker.js';
 import { createWorkflowsRouter } from './routes/workflows-router.js';
 import { createIdempotency } from './services/idempotency.js';
 import { createQueueService } from './services/queue-service.js';
@@ -52,6 +55,8 @@ export interface AppDeps {
   maxQueueLength?: number;
   /** Moves workflows on; main.ts also starts its loop. Default: one made here (no loop). */
   advancer?: WorkflowAdvancer;
+  /** With CELERY_BROKER_URL: /celery reaches real Celery workers. Without: /celery is an alias of /node. */
+  celeryBroker?: CeleryBroker;
 }
 
 const ALWAYS_OPEN = new Set(['/healthz', '/readyz']);
@@ -112,7 +117,11 @@ export function createApp(deps: AppDeps): Express {
   api.use('/r/dead-letters', createDeadLettersRouter('r', tasks));
   api.use('/node', createTasksRouter('node', tasks));
   api.use('/r', createTasksRouter('r', tasks));
-  api.use('/celery', createTasksRouter('node', tasks));
+  api.use(
+    '/celery',
+    deps.celeryBroker ? createCeleryRouter(deps.celeryBroker, randomUUID) : createTasksRouter('node', tasks),
+  );
+  api.use('/rserve', createTasksRouter('r', tasks)); // the seed's R paths
   api.use(createQueuesRouter(createQueueService(redis, keys, queues)));
   api.use(createWorkflowsRouter(workflows));
   app.use(api);

@@ -11,6 +11,7 @@ import {
   loadConfigOrExit,
 } from '@switchyard/shared';
 import { createApp } from './app.js';
+import { createCeleryBroker } from './celery/celery-broker.js';
 import { RServiceClient } from './r-service/client.js';
 
 async function main(): Promise<void> {
@@ -34,12 +35,26 @@ async function main(): Promise<void> {
     store: new WorkflowStore(redis, keys, config.RESULT_TTL_SECONDS),
     logger,
   });
+  const celeryRedis =
+    config.CELERY_BROKER_URL === ''
+      ? null
+      : createRedis(config.CELERY_BROKER_URL, 'request', { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });
+  celeryRedis?.on('error', (error: Error) => logger.warn('celery broker connection error', { error }));
   const subscriber = createRedis(config.REDIS_URL, 'blocking');
   subscriber.on('error', (error: Error) => logger.warn('redis connection error', { error }));
   const app = createApp({
     redis,
     keys,
     advancer,
+    ...(celeryRedis
+      ? {
+          celeryBroker: createCeleryBroker(celeryRedis, {
+            redis,
+            key: keys.celeryTask,
+            ttlSeconds: config.RESULT_TTL_SECONDS,
+          }),
+        }
+      : {}),
     resultTtlSeconds: config.RESULT_TTL_SECONDS,
     rService,
     logger,
@@ -68,7 +83,7 @@ async function main(): Promise<void> {
     server.closeIdleConnections();
     server.close(() => {
       void Promise.allSettled([advancer.stop(), rService.close()])
-        .then(() => Promise.allSettled([redis.quit(), subscriber.quit()]))
+        .then(() => Promise.allSettled([redis.quit(), subscriber.quit(), celeryRedis?.quit()]))
         .then(() => {
           logger.info('stopped');
           process.exit(0);

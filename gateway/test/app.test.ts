@@ -180,7 +180,7 @@ describe('operations and docs', () => {
     expect(response.status).toBe(200);
     const doc = response.body as { openapi: string; paths: Record<string, unknown>; components: { schemas: object } };
     expect(doc.openapi).toBe('3.1.0');
-    const routes = ['node', 'r', 'celery'].flatMap((w) => [`/${w}/execute`, `/${w}/collect`, `/${w}/cancel`]);
+    const routes = ['node', 'r', 'celery', 'rserve'].flatMap((w) => [`/${w}/execute`, `/${w}/collect`, `/${w}/cancel`]);
     expect(Object.keys(doc.paths).sort()).toEqual(
       [
         ...routes,

@@ -41,6 +41,11 @@ const NEEDS = {
       commandExists('Rscript') && spawnSync('Rscript', ['-e', 'library(testthat)'], { stdio: 'ignore' }).status === 0,
     packages: ['r-cran-testthat'],
   },
+  // tests/celery-gateway.test.ts: a real Celery worker, in Debian's Python (not whichever python3 is first on PATH).
+  celery: {
+    check: () => spawnSync('/usr/bin/python3', ['-c', 'import celery, redis'], { stdio: 'ignore' }).status === 0,
+    packages: ['python3-celery', 'python3-redis'],
+  },
   // tests/deploy: `docker-compose config` validates docker-compose.yml without a Docker engine.
   dockerCompose: {
     check: () => spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0,

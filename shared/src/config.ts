@@ -121,6 +121,22 @@ export const GatewayEnv = z.object({
   MAX_QUEUE_LENGTH: wholeNumber(0, 0, 100_000_000),
   /** Shown to the R service on every call (it must be the R service's R_SERVICE_TOKEN); empty: none. */
   R_SERVICE_TOKEN: serviceToken,
+  /**
+   * Celery's Redis broker (and result backend): when set, /celery/execute and /celery/collect reach
+   * real Celery workers instead of being an alias of /node. Empty: off.
+   */
+  CELERY_BROKER_URL: z
+    .string()
+    .trim()
+    .default('')
+    .refine((value) => {
+      if (value === '') return true;
+      try {
+        return ['redis:', 'rediss:'].includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    }, 'must be empty or a URL starting with redis:// or rediss://'),
 });
 export type GatewayConfig = z.infer<typeof GatewayEnv>;
 
@@ -147,7 +163,7 @@ export const NodeWorkerEnv = z.object({
 export type NodeWorkerConfig = z.infer<typeof NodeWorkerEnv>;
 
 /** Values never echoed in messages: they may hold passwords. */
-const SECRET_VARIABLES = new Set(['REDIS_URL', 'API_KEYS', 'R_SERVICE_TOKEN']);
+const SECRET_VARIABLES = new Set(['REDIS_URL', 'API_KEYS', 'R_SERVICE_TOKEN', 'CELERY_BROKER_URL']);
 
 /** Validates `env` against `schema`; throws ConfigError naming every bad variable. */
 export function loadConfig<S extends z.ZodType>(

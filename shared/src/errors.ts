@@ -36,6 +36,8 @@ export const HTTP_STATUS_BY_CODE = {
   redis_unavailable: 503,
   /** The R service cannot be reached, timed out, failed or answered nonsense. */
   r_service_unavailable: 503,
+  /** The route exists but cannot do this for this kind of task (e.g. cancel a Celery task). */
+  not_supported: 501,
   /** Anything unexpected; details are logged, never sent. */
   internal: 500,
 } as const;

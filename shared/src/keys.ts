@@ -73,6 +73,8 @@ export interface KeyLayout {
   idempotency(scope: string): string;
   /** Prefix of the rate limiter's per-caller counters. */
   readonly rateLimitPrefix: string;
+  /** STRING (JSON): a task the gateway published to Celery ({task, args, queue}), so collect knows it. */
+  celeryTask(taskId: string): string;
 }
 
 export function isQueueName(name: string): boolean {
@@ -133,5 +135,6 @@ export function createKeyLayout(prefix: string): KeyLayout {
     activeWorkflows: `${prefix}:workflows:active`,
     idempotency: (scope) => `${prefix}:idem:${scope}`,
     rateLimitPrefix: `${prefix}:ratelimit:`,
+    celeryTask: (taskId) => `${prefix}:celery:${taskId}`,
   };
 }

@@ -184,6 +184,7 @@ export function contractFiles(): Record<string, unknown> {
         activeWorkflows: template(keys.activeWorkflows),
         idempotency: template(keys.idempotency('scopex')),
         rateLimitPrefix: template(keys.rateLimitPrefix),
+        celeryTask: template(keys.celeryTask(TASK_ID)),
       },
       example: {
         prefix,

@@ -28,7 +28,14 @@ export interface Stack {
 
 export async function startStack(
   redis: RedisServer,
-  options: { env?: Record<string, string>; nodeWorkers?: number; withR?: boolean; label?: string } = {},
+  options: {
+    env?: Record<string, string>;
+    /** Settings for the gateway only, from the Redis server the stack runs on. */
+    gatewayEnv?: (redis: RedisServer) => Record<string, string>;
+    nodeWorkers?: number;
+    withR?: boolean;
+    label?: string;
+  } = {},
 ): Promise<Stack> {
   const env = {
     REDIS_URL: redis.url,
@@ -55,6 +62,7 @@ export async function startStack(
       HOST: '127.0.0.1',
       PORT: String(gatewayPort),
       R_SERVICE_URL: `http://127.0.0.1:${rPort}`,
+      ...options.gatewayEnv?.(redis),
     }),
   );
   const baseUrl = `http://127.0.0.1:${gatewayPort}`;

@@ -49,7 +49,7 @@ function registerTaskRoutes(
   common: RouteConfig['responses'],
   deprecated = false,
 ) {
-  const tag = deprecated ? 'Seed API (deprecated alias of /node)' : WORKER_TITLES[worker];
+  const tag = deprecated ? `Seed API (aliases of /${worker})` : WORKER_TITLES[worker];
   const unavailable = errorReply(worker === 'r' ? 'Redis or the R service is unavailable' : 'Redis is unavailable');
   registry.registerPath({
     method: 'post',
@@ -290,7 +290,9 @@ export function buildOpenApiDocument(
   }
   registerTaskRoutes(registry, 'node', '/node', common);
   registerTaskRoutes(registry, 'r', '/r', common);
+  // /celery is an alias of /node unless CELERY_BROKER_URL points the gateway at real Celery workers.
   registerTaskRoutes(registry, 'node', '/celery', common, true);
+  registerTaskRoutes(registry, 'r', '/rserve', common, true);
   registerDeadLetterRoutes(registry, 'node', common);
   registerDeadLetterRoutes(registry, 'r', common);
   registerQueueRoutes(registry, common);
