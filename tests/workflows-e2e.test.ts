@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { useStack } from './support/stack.js';
 import { waitFor } from './support/wait.js';
+import type { WorkflowView } from './support/workflows.js';
 
 const ctx = useStack({
   label: 'workflows',
@@ -20,25 +21,6 @@ const ctx = useStack({
     RATE_LIMIT_PER_MINUTE: '0',
   },
 });
-
-interface StepView {
-  path: string;
-  task_id: string;
-  worker: string;
-  task: string;
-  queue: string;
-  state: string;
-  error: string | null;
-}
-interface WorkflowView {
-  workflow_id: string;
-  state: string;
-  done: number;
-  total: number;
-  result: unknown;
-  error: string | null;
-  steps: StepView[];
-}
 
 async function submit(canvas: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(`${ctx.stack.baseUrl}/workflows`, {

@@ -22,6 +22,7 @@ import {
 import { startService, type ServiceProcess } from '../support/services.js';
 import { useStack } from '../support/stack.js';
 import { waitFor } from '../support/wait.js';
+import type { WorkflowView } from '../support/workflows.js';
 
 const CHAINS = 50;
 const CHORDS = 10;
@@ -56,24 +57,6 @@ beforeAll(() => {
   store = new WorkflowStore(redis, keys, 600);
 });
 afterAll(() => redis.disconnect());
-
-interface StepView {
-  path: string;
-  task_id: string;
-  worker: 'node' | 'r';
-  task: string;
-  state: string;
-  error: string | null;
-}
-interface WorkflowView {
-  workflow_id: string;
-  state: string;
-  done: number;
-  total: number;
-  result: unknown;
-  error: string | null;
-  steps: StepView[];
-}
 
 /** What a submitted workflow must end with. */
 interface Expectation {
