@@ -410,6 +410,26 @@ describe('parseCanvas', () => {
     return parsed.problems;
   };
 
+  it('checks the known args of a receiving step against every argument form of its task', () => {
+    const after = (step: Record<string, unknown>) => ({
+      chain: [{ worker: 'node', task: 'make_dataset', args: [5, 1, 1] }, step],
+    });
+    expect(problemsOf(after({ worker: 'r', task: 'lm_fit', args: [1, 2, 3] }))).toEqual([
+      { field: 'chain.1.args', message: 'must have at most 1 items besides the result it receives' },
+      { field: 'chain.1.args.0', message: 'must be an object' },
+    ]);
+    // make_dataset's two forms (with or without noise): the rest of either may follow a received n.
+    const chainTo = (args: unknown[]) => ({
+      chain: [
+        { worker: 'node', task: 'add', args: [2, 3] },
+        { worker: 'node', task: 'make_dataset', args },
+      ],
+    });
+    expect('canvas' in parseCanvas(chainTo([2, 1]))).toBe(true);
+    expect('canvas' in parseCanvas(chainTo([2, 1, 0.5]))).toBe(true);
+    expect(problemsOf(chainTo(['x', 1]))).toEqual([{ field: 'chain.1.args.0', message: 'must be a number' }]);
+  });
+
   it('fills in defaults: args [], pass_result true, on_failure fail', () => {
     expect(
       canvasOf({

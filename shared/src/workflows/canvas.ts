@@ -180,15 +180,22 @@ function checkKnownArgs(
   field: string,
   problem: (field: string, message: string) => void,
 ) {
-  let target: z.ZodType = schema;
-  if (receives) {
-    if (!(schema instanceof z.ZodTuple)) return;
-    const items = schema.def.items.slice(1);
-    target = z.tuple(items as [z.ZodType, ...z.ZodType[]]);
+  // The argument lists the task accepts (a union offers several, e.g. lm_fit's two forms), each
+  // without its first item when the step receives that item from what comes before it.
+  const forms: readonly unknown[] = schema instanceof z.ZodUnion ? schema.options : [schema];
+  const targets: z.ZodType[] = [];
+  for (const form of forms) {
+    if (!(form instanceof z.ZodType)) return;
+    if (!receives) targets.push(form);
+    else if (form instanceof z.ZodTuple) targets.push(z.tuple(form.def.items.slice(1) as [z.ZodType, ...z.ZodType[]]));
+    else return; // not a fixed list: nothing can be said before the value arrives
   }
-  const parsed = target.safeParse(args);
-  if (parsed.success) return;
-  for (const issue of parsed.error.issues) {
+  const attempts = targets.map((target) => target.safeParse(args));
+  if (attempts.some((attempt) => attempt.success)) return;
+  // None fits: report against the first form, the one the task documents.
+  const first = attempts[0];
+  if (!first || first.success) return;
+  for (const issue of first.error.issues) {
     const at = issue.path.length > 0 ? `${field}.${issue.path.join('.')}` : field;
     const ofArgs = issue.path.length === 0;
     const message =
@@ -196,7 +203,9 @@ function checkKnownArgs(
         ? `must have at most ${String(issue.maximum)} items${receives ? ' besides the result it receives' : ''}`
         : ofArgs && issue.code === 'too_small' && issue.origin === 'array'
           ? `must have at least ${String(issue.minimum)} items${receives ? ' besides the result it receives' : ''}`
-          : issue.message;
+          : issue.code === 'invalid_type' && issue.message.startsWith('Invalid input')
+            ? `must be ${issue.expected === 'record' || issue.expected === 'object' ? 'an object' : `a ${issue.expected}`}`
+            : issue.message;
     problem(at, message);
   }
 }
