@@ -20,3 +20,4 @@ export * from './workflows/canvas.js';
 export * from './workflows/engine.js';
 export * from './workflows/store.js';
 export * from './workflows/advancer.js';
+export * from './workflows/steps.js';

@@ -63,7 +63,6 @@ const SCRIPTS = {
   release: 'release-6',
   maintain: 'maintain-5',
   cancel: 'cancel-5',
-  releaseHeld: 'release-held-6',
   requeueDead: 'requeue-dead-6',
   setPaused: 'set-paused-4',
   stats: 'queue-stats-5',
@@ -82,7 +81,7 @@ export class TaskQueues {
     private readonly redis: Redis,
     readonly keys: KeyLayout,
     readonly kind: WorkerKind,
-    private readonly recordTtlSeconds: number,
+    readonly recordTtlSeconds: number,
   ) {
     this.scripts = defineLuaScripts<ScriptName>(redis, SCRIPTS, new Set(['claim']));
   }
@@ -332,43 +331,6 @@ export class TaskQueues {
         q.id,
       ),
     );
-  }
-
-  /**
-   * Releases a held workflow step with its final `record` and `payload` (arguments handed on
-   * included): it joins its queue. Idempotent; `no_such_task` when it was cancelled (or never held).
-   */
-  async releaseHeld(record: TaskRecord, payload: TaskPayload): Promise<ScriptOutcome> {
-    const q = this.queue(record.queue);
-    const now = Date.now();
-    return scriptOutcome(
-      await this.scripts.releaseHeld(
-        q.job(record.task_id),
-        q.task(record.task_id),
-        q.wait,
-        q.delayed,
-        q.marker,
-        q.seq,
-        record.task_id,
-        codec.encode(payload),
-        codec.encode(record),
-        this.recordTtlSeconds,
-        payload.options.eta === null ? 0 : Date.parse(payload.options.eta),
-        now,
-        this.wakeOf(),
-        q.id,
-      ),
-    );
-  }
-
-  /** Workflow steps of queue `name` that ended and are not handed on yet (the outbox), oldest first. */
-  async handoffs(name: string, limit = 100): Promise<string[]> {
-    return this.redis.zrange(this.queue(name).handoffs, 0, limit - 1);
-  }
-
-  /** The hand-off of `taskId` is done: its workflow took note and started what follows. */
-  async handedOff(name: string, taskId: string): Promise<void> {
-    await this.redis.zrem(this.queue(name).handoffs, taskId);
   }
 
   /** Queues a dead letter again with `pendingRecord` (attempts reset). */

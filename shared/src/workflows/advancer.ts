@@ -30,6 +30,7 @@ import {
   type Workflow,
   type WorkflowNode,
 } from './engine.js';
+import { WorkflowSteps } from './steps.js';
 import type { WorkflowStore } from './store.js';
 
 export interface AdvancerDeps {
@@ -47,7 +48,14 @@ export class WorkflowAdvancer {
   private chain: Promise<void> = Promise.resolve();
   private readonly pendingQueues = new Set<string>();
 
-  constructor(private readonly deps: AdvancerDeps) {}
+  private readonly steps: Record<WorkerKind, WorkflowSteps>;
+
+  constructor(private readonly deps: AdvancerDeps) {
+    const { redis, queues } = deps;
+    const stepsOf = (kind: WorkerKind) =>
+      new WorkflowSteps(redis, queues[kind].keys, kind, queues[kind].recordTtlSeconds);
+    this.steps = { node: stepsOf('node'), r: stepsOf('r') };
+  }
 
   /** Listens on the handoff channel (on `subscriber`, a connection of its own) and sweeps every `sweepMs`. */
   async start(subscriber: Redis, sweepMs = 1_000): Promise<void> {
@@ -89,14 +97,14 @@ export class WorkflowAdvancer {
   async processQueue(queueId: string): Promise<void> {
     const queue = parseQueueId(queueId);
     if (queue === null) return;
-    for (const taskId of await this.deps.queues[queue.kind].handoffs(queue.name)) {
+    for (const taskId of await this.steps[queue.kind].handoffs(queue.name)) {
       await this.handOff(queue.kind, queue.name, taskId);
     }
   }
 
   /** Applies the outcome of step `taskId` to its workflow, moves the workflow on, and clears the hand-off. */
   async handOff(kind: WorkerKind, name: string, taskId: string): Promise<void> {
-    const { queues, store, logger } = this.deps;
+    const { store, logger } = this.deps;
     const record = await this.stepRecord(kind, name, taskId);
     if (record?.workflow_id) {
       const now = new Date().toISOString();
@@ -111,7 +119,7 @@ export class WorkflowAdvancer {
         state: record.state,
       });
     }
-    await queues[kind].handedOff(name, taskId);
+    await this.steps[kind].handedOff(name, taskId);
   }
 
   /** Releases what is ready, or revokes what can no longer run; safe to repeat. */
@@ -180,7 +188,7 @@ export class WorkflowAdvancer {
     const step = node.step!;
     const queues = this.deps.queues[step.worker];
     const { record, payload } = WorkflowAdvancer.planStep(workflow, node, args);
-    const outcome = await queues.releaseHeld(record, payload);
+    const outcome = await this.steps[step.worker].release(record, payload);
     if (outcome === 'no_such_task' && (await this.stepRecord(step.worker, step.queue, step.task_id)) === null) {
       // Its workflow was stored but the step was never held (the creator died in between): queue it now.
       await queues.enqueue(record, payload, { wake: step.worker === 'r' });
