@@ -60,6 +60,18 @@ const ROUTES = [
   ['get', '/celery/collect'],
   ['get', '/node/dead-letters'],
   ['post', '/node/dead-letters/requeue'],
+  ['get', '/r/dead-letters'],
+  ['post', '/rserve/execute'],
+  ['get', '/queues'],
+  ['get', '/queues/node/default'],
+  ['get', '/queues/r/x%3Ay'],
+  ['post', '/queues/node/fuzz/pause'],
+  ['post', '/queues/python/default/resume'],
+  ['get', '/workers'],
+  ['post', '/workflows'],
+  ['get', '/workflows/0b6f1c7e-3d2a-4e5f-8a9b-1c2d3e4f5a6b'],
+  ['get', '/workflows/not-an-id'],
+  ['post', '/workflows/0b6f1c7e-3d2a-4e5f-8a9b-1c2d3e4f5a6b/cancel'],
   ['get', '/healthz'],
   ['get', '/readyz'],
   ['get', '/openapi.json'],
@@ -67,7 +79,18 @@ const ROUTES = [
   ['get', '/nowhere'],
 ] as const;
 
-const taskNames = fc.constantFrom('long_task', 'add', 'factorial', 'matmul', 'lm_fit', 'summary_stats', 'rm -rf', '');
+const taskNames = fc.constantFrom(
+  'long_task',
+  'add',
+  'factorial',
+  'matmul',
+  'make_dataset',
+  'fit_report',
+  'lm_fit',
+  'summary_stats',
+  'rm -rf',
+  '',
+);
 const number = fc.oneof(
   fc.integer(),
   fc.double(),
@@ -85,14 +108,53 @@ const body = fc.oneof(
     task: taskNames,
     args: fc.array(fc.oneof(number, fc.array(number), fc.dictionary(fc.string(), fc.array(number))), { maxLength: 3 }),
     options: fc.dictionary(
-      fc.constantFrom('max_attempts', 'backoff', 'time_limit_ms', 'soft_time_limit_ms', 'expires', 'x'),
+      fc.constantFrom(
+        'max_attempts',
+        'backoff',
+        'time_limit_ms',
+        'soft_time_limit_ms',
+        'expires',
+        'priority',
+        'countdown',
+        'eta',
+        'x',
+      ),
       value,
     ),
   }),
   fc.record({ task_id: fc.oneof(fc.uuid(), fc.string()) }, { requiredKeys: [] }),
+  fc.record({ total: fc.integer({ min: 1, max: 3 }), queue: fc.oneof(fc.string(), value) }),
+  workflowBody(),
   fc.jsonValue(),
   fc.anything(),
 );
+/** Canvases near valid ones: chains, groups and chords of random steps, nested a little. */
+function workflowBody(): fc.Arbitrary<unknown> {
+  const step = fc.record(
+    {
+      worker: fc.constantFrom('node', 'r', 'python', 7),
+      task: taskNames,
+      args: fc.array(fc.oneof(number, fc.array(number), value), { maxLength: 3 }),
+      queue: fc.oneof(fc.constantFrom('default', 'cpu', 'a:b'), value),
+      pass_result: fc.oneof(fc.boolean(), value),
+      on_failure: fc.constantFrom('fail', 'continue', 'ignore'),
+    },
+    { requiredKeys: ['worker', 'task'] },
+  );
+  const { node } = fc.letrec<{ node: unknown }>((tie) => ({
+    node: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      step,
+      fc.record({ chain: fc.array(tie('node'), { maxLength: 4 }) }),
+      fc.record({ group: fc.array(tie('node'), { maxLength: 4 }) }),
+      fc.record({
+        chord: fc.record({ header: fc.array(tie('node'), { maxLength: 3 }), body: tie('node') }, { requiredKeys: [] }),
+      }),
+    ),
+  }));
+  return node;
+}
+
 const rawBody = fc.oneof(
   body.map((b) => {
     try {
