@@ -7,11 +7,13 @@ import {
   WorkflowStore,
   createKeyLayout,
   createLogger,
+  createRecordReader,
   createRedis,
   loadConfigOrExit,
 } from '@switchyard/shared';
 import { createApp } from './app.js';
 import { createCeleryBroker } from './celery/celery-broker.js';
+import { CeleryBridge } from './celery/celery-bridge.js';
 import { RServiceClient } from './r-service/client.js';
 
 async function main(): Promise<void> {
@@ -67,6 +69,21 @@ async function main(): Promise<void> {
   });
 
   void advancer.start(subscriber).catch((error: unknown) => logger.warn('workflow advancer not started', { error }));
+  // Celery producers → Switchyard workers: the Celery queues node, r, node.<name>, r.<name>.
+  const bridge = celeryRedis
+    ? new CeleryBridge({
+        broker: celeryRedis,
+        redis,
+        keys,
+        queues: {
+          node: new TaskQueues(redis, keys, 'node', config.RESULT_TTL_SECONDS),
+          r: new TaskQueues(redis, keys, 'r', config.RESULT_TTL_SECONDS),
+        },
+        reader: createRecordReader(redis, keys),
+        logger,
+      })
+    : null;
+  bridge?.start();
   const server = app.listen(config.PORT, config.HOST);
   await once(server, 'listening');
   const address = server.address();
@@ -82,7 +99,7 @@ async function main(): Promise<void> {
     force.unref();
     server.closeIdleConnections();
     server.close(() => {
-      void Promise.allSettled([advancer.stop(), rService.close()])
+      void Promise.allSettled([advancer.stop(), bridge?.stop(), rService.close()])
         .then(() => Promise.allSettled([redis.quit(), subscriber.quit(), celeryRedis?.quit()]))
         .then(() => {
           logger.info('stopped');

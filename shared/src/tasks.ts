@@ -38,6 +38,8 @@ export interface TaskDefinition {
   readonly defaults: TaskDefaults;
   /** Schema of the positional `args` array. */
   readonly args: z.ZodType<unknown[]>;
+  /** The arguments' names, in order: keyword arguments (a Celery producer's kwargs) map onto them. */
+  readonly params: readonly string[];
   readonly example: unknown[];
 }
 
@@ -46,6 +48,7 @@ const longTask = {
     'Counts from 1 to `total`, one step per LONG_TASK_STEP_MS, reporting PROGRESS each step; result = total.',
   args: z.tuple([total]),
   example: [5],
+  params: ['total'],
   defaults: { max_attempts: 3, backoff: { type: 'exponential', delay_ms: 1_000, jitter: true } },
 } satisfies TaskDefinition;
 
@@ -69,18 +72,21 @@ export const NODE_TASKS = {
     description: 'Adds two numbers.',
     args: z.tuple([finite, finite]),
     example: [4, 6],
+    params: ['x', 'y'],
     defaults: NO_RETRY,
   },
   factorial: {
     description: 'n! computed exactly with big integers; the result is a decimal string.',
     args: z.tuple([wholeNumberBetween(0, TASK_LIMITS.maxFactorial)]),
     example: [20],
+    params: ['n'],
     defaults: NO_RETRY,
   },
   matmul: {
     description: 'Multiplies a random m×n matrix by a random n×m matrix; the result is the m×m product (rows).',
     args: z.tuple([matrixDim, matrixDim]),
     example: [20, 20],
+    params: ['m', 'n'],
     defaults: NO_RETRY,
   },
   make_dataset: {
@@ -91,6 +97,7 @@ export const NODE_TASKS = {
       z.tuple([wholeNumberBetween(3, TASK_LIMITS.maxVectorLength), finite, finite, finite]),
     ]),
     example: [20, 2, 1, 0.5],
+    params: ['n', 'slope', 'intercept', 'noise'],
     defaults: NO_RETRY,
   },
   fit_report: {
@@ -103,6 +110,7 @@ export const NODE_TASKS = {
       }),
     ]),
     example: [{ coefficients: { '(Intercept)': 0.05, x: 1.99 }, r_squared: 0.998, adj_r_squared: 0.9973, n: 5 }],
+    params: ['fit'],
     defaults: NO_RETRY,
   },
 } satisfies Record<string, TaskDefinition>;
@@ -114,6 +122,7 @@ export const R_TASKS = {
       "Fits the linear model y ~ predictors with R's lm(); the result has the coefficients, R² and adjusted R², and n. The data may also come as one data set {y, predictors} (make_dataset's result).",
     args: z.union([z.tuple([numericVector(3), predictorColumns]), z.tuple([dataset])]),
     example: [[2.1, 3.9, 6.2, 7.8, 10.1], { x: [1, 2, 3, 4, 5] }],
+    params: ['y', 'predictors'],
     defaults: NO_RETRY,
   },
   summary_stats: {
@@ -131,6 +140,7 @@ export const R_TASKS = {
       [1, 2, 3, 4, 100],
       [0.1, 0.5, 0.9],
     ],
+    params: ['values', 'probs'],
     defaults: NO_RETRY,
   },
 } satisfies Record<string, TaskDefinition>;

@@ -1,0 +1,317 @@
+/**
+ * Celery producers → Switchyard workers. With CELERY_BROKER_URL set, Python code as in the seeds,
+ * `app.send_task("add", args=[4, 6], queue="node").get()`, reaches Switchyard's Node and R workers:
+ *
+ * - Celery queue `node` is Node queue `default`, `r` is R queue `default`, `node.<name>` and
+ *   `r.<name>` the named queues. The bridge watches those lists on Celery's broker (kombu's Redis
+ *   transport: JSON envelopes LPUSHed onto a list named after the queue).
+ * - Each message is moved atomically (LMOVE) onto the bridge's in-flight list on the broker, turned
+ *   into a Switchyard task with Celery's task id (protocol v2; v1 too), queued (an id already queued is
+ *   `task_exists`: nothing twice), then taken off the in-flight list. A bridge killed anywhere leaves
+ *   the message in flight, and the next start takes it again: nothing lost, nothing queued twice.
+ * - The task's states are written to Celery's result backend as Celery does (SETEX
+ *   `celery-task-meta-<id>` and PUBLISH on that name, which `AsyncResult.get()` waits on): STARTED,
+ *   PROGRESS with meta {current, total, status}, RETRY, SUCCESS with the result, FAILURE with an
+ *   exception `.get()` raises, REVOKED. The mirror follows the records of the tasks it bridged.
+ * - An unknown task, or arguments that do not fit, end FAILURE in the backend naming the task and the
+ *   queue; a message that cannot be read goes to the bridge's dead list on the broker with the reason.
+ */
+import {
+  TASK_CATALOGUE,
+  isQueueName,
+  isTerminal,
+  parseQueueId,
+  planTask,
+  type KeyLayout,
+  type Logger,
+  type RecordReader,
+  type Redis,
+  type TaskQueues,
+  type TaskRecord,
+  type TaskOptionsRequest,
+  type WorkerKind,
+} from '@switchyard/shared';
+
+/** How often the bridge looks at Celery's lists and the mirror at the records (ms). */
+const TICK_MS = 100;
+/** Celery's default result_expires: a day. */
+const RESULT_EXPIRES_SECONDS = 86_400;
+
+export interface BridgeDeps {
+  broker: Redis;
+  redis: Redis;
+  keys: KeyLayout;
+  queues: Record<WorkerKind, TaskQueues>;
+  reader: RecordReader;
+  logger: Logger;
+}
+
+interface Envelope {
+  body?: unknown;
+  headers?: Record<string, unknown>;
+  properties?: { body_encoding?: string; priority?: number; delivery_info?: { routing_key?: string } };
+}
+
+/** The Switchyard queue a Celery queue stands for, or null. */
+export function switchyardQueueOf(celeryQueue: string): { kind: WorkerKind; queue: string } | null {
+  const [kind, ...rest] = celeryQueue.split('.');
+  if (kind !== 'node' && kind !== 'r') return null;
+  const queue = rest.length === 0 ? 'default' : rest.join('.');
+  return isQueueName(queue) ? { kind, queue } : null;
+}
+
+class Unreadable extends Error {}
+
+/** A protocol v2 (or v1) message's task id, name, args, kwargs and delivery fields. */
+export function readCeleryMessage(raw: string) {
+  let envelope: Envelope;
+  try {
+    envelope = JSON.parse(raw) as Envelope;
+  } catch {
+    throw new Unreadable('the message is not JSON');
+  }
+  const headers = envelope.headers ?? {};
+  let body: unknown = envelope.body;
+  if (typeof body === 'string') {
+    const text = envelope.properties?.body_encoding === 'base64' ? Buffer.from(body, 'base64').toString('utf8') : body;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new Unreadable('its body is not JSON (only the JSON serializer is supported)');
+    }
+  }
+  if (typeof headers.task === 'string' && typeof headers.id === 'string' && Array.isArray(body)) {
+    const [args, kwargs, embed] = body as [unknown, unknown, Record<string, unknown> | undefined];
+    if (!Array.isArray(args)) throw new Unreadable('protocol v2 body[0] (args) is not a list');
+    return {
+      id: headers.id,
+      task: headers.task,
+      args,
+      kwargs: (kwargs ?? {}) as Record<string, unknown>,
+      eta: typeof headers.eta === 'string' ? headers.eta : null,
+      expires: typeof headers.expires === 'string' ? headers.expires : null,
+      canvas: embed && (embed.chain || embed.chord || embed.callbacks || embed.errbacks) ? embed : null,
+      priority: envelope.properties?.priority ?? 0,
+      argsrepr: typeof headers.argsrepr === 'string' ? headers.argsrepr : null,
+    };
+  }
+  if (typeof body === 'object' && body !== null && 'task' in body && 'id' in body) {
+    const v1 = body as {
+      id: unknown;
+      task: unknown;
+      args?: unknown;
+      kwargs?: unknown;
+      eta?: unknown;
+      expires?: unknown;
+    };
+    if (typeof v1.id !== 'string' || typeof v1.task !== 'string')
+      throw new Unreadable('protocol v1 id or task is not a string');
+    return {
+      id: v1.id,
+      task: v1.task,
+      args: Array.isArray(v1.args) ? v1.args : [],
+      kwargs: (v1.kwargs ?? {}) as Record<string, unknown>,
+      eta: typeof v1.eta === 'string' ? v1.eta : null,
+      expires: typeof v1.expires === 'string' ? v1.expires : null,
+      canvas: null,
+      priority: envelope.properties?.priority ?? 0,
+      argsrepr: null,
+    };
+  }
+  throw new Unreadable('it is neither a protocol v2 nor a protocol v1 task message');
+}
+
+export class CeleryBridge {
+  private timer: NodeJS.Timeout | null = null;
+  private busy = false;
+
+  constructor(private readonly deps: BridgeDeps) {}
+
+  private get inflight() {
+    return `${this.deps.keys.prefix}:celery-bridge:inflight`;
+  }
+  private get dead() {
+    return `${this.deps.keys.prefix}:celery-bridge:dead`;
+  }
+  private get mirrored() {
+    return `${this.deps.keys.prefix}:celery-bridge:mirrored`;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.tick(), TICK_MS);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** One round: messages left in flight, then every watched Celery list, then the mirror. */
+  async tick(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      const { broker } = this.deps;
+      for (const raw of await broker.lrange(this.inflight, 0, 99)) await this.bridge(raw);
+      for (const list of await this.celeryLists()) {
+        for (let i = 0; i < 100; i++) {
+          const raw = await broker.lmove(list, this.inflight, 'RIGHT', 'LEFT');
+          if (raw === null) break;
+          await this.bridge(raw, list);
+        }
+      }
+      await this.mirror();
+    } catch (error) {
+      this.deps.logger.warn('celery bridge: will try again', { error });
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** `node`, `r`, and `node.<q>` / `r.<q>` for every Switchyard queue in use. */
+  private async celeryLists(): Promise<string[]> {
+    const ids = await this.deps.redis.smembers(this.deps.keys.queueSet);
+    const named = ids.flatMap((id) => {
+      const q = parseQueueId(id);
+      return q === null || q.name === 'default' ? [] : [`${q.kind}.${q.name}`];
+    });
+    return ['node', 'r', ...named];
+  }
+
+  private async bridge(raw: string, list?: string): Promise<void> {
+    const { broker, logger } = this.deps;
+    let message: ReturnType<typeof readCeleryMessage>;
+    try {
+      message = readCeleryMessage(raw);
+    } catch (error) {
+      if (!(error instanceof Unreadable)) throw error;
+      await broker.lpush(this.dead, JSON.stringify({ reason: error.message, list: list ?? null, message: raw }));
+      await broker.lrem(this.inflight, 1, raw);
+      logger.warn('celery message dead-lettered', { reason: error.message });
+      return;
+    }
+    const celeryQueue = list ?? (JSON.parse(raw) as Envelope).properties?.delivery_info?.routing_key ?? 'node';
+    const target = switchyardQueueOf(celeryQueue);
+    const failure = (why: string) =>
+      this.writeMeta(message.id, 'FAILURE', { exc_type: 'RuntimeError', exc_message: [why], exc_module: 'builtins' });
+    const definition = target ? TASK_CATALOGUE[target.kind][message.task] : undefined;
+    if (!target || !definition) {
+      await failure(`Switchyard has no ${target?.kind ?? 'such'} task "${message.task}" (Celery queue ${celeryQueue})`);
+    } else if (message.canvas) {
+      await failure(
+        'Celery canvas fields (chain, chord, callbacks, errbacks) are not supported by the Switchyard bridge yet',
+      );
+    } else {
+      const args = [...message.args];
+      const unknown = Object.keys(message.kwargs).filter((name) => !definition.params.includes(name));
+      for (const [name, value] of Object.entries(message.kwargs)) {
+        const index = definition.params.indexOf(name);
+        if (index >= 0) args[index] = value;
+      }
+      const checked = definition.args.safeParse(args);
+      if (unknown.length > 0 || !checked.success) {
+        const why =
+          unknown.length > 0
+            ? `${message.task}() got unexpected keyword arguments: ${unknown.join(', ')} (it takes ${definition.params.join(', ')})`
+            : `invalid args for ${message.task}: ${checked.error?.issues.map((i) => `args.${i.path.join('.')} ${i.message}`).join('; ')}`;
+        await failure(why);
+      } else {
+        // kombu's Redis transport takes 0 as the highest priority; Switchyard takes 9.
+        const celeryPriority = Number.isFinite(Number(message.priority)) ? Number(message.priority) : 0;
+        const options: TaskOptionsRequest = { priority: Math.max(0, Math.min(9, 9 - Math.round(celeryPriority))) };
+        if (message.eta && Date.parse(message.eta) > Date.now())
+          options.eta = new Date(Date.parse(message.eta)).toISOString();
+        if (message.expires) options.expires = new Date(Date.parse(message.expires)).toISOString();
+        const { record, payload } = planTask(target.kind, message.id, {
+          task: message.task,
+          args,
+          queue: target.queue,
+          options,
+        });
+        const outcome = await this.deps.queues[target.kind].enqueue(record, payload, { wake: target.kind === 'r' });
+        if (outcome === 'queue_full') return; // stays in flight: tried again next round
+        await this.deps.redis.zadd(this.mirrored, Date.now(), message.id);
+        logger.info('celery task bridged', {
+          task_id: message.id,
+          task: message.task,
+          queue: celeryQueue,
+          argsrepr: message.argsrepr,
+        });
+      }
+    }
+    await broker.lrem(this.inflight, 1, raw);
+  }
+
+  /** Writes the backend states of the bridged tasks that changed since the last round. */
+  private async mirror(): Promise<void> {
+    const { redis, reader } = this.deps;
+    const ids = await redis.zrange(this.mirrored, 0, 499);
+    for (const id of ids) {
+      const record = await reader.read(id);
+      if (record === null) {
+        await redis.zrem(this.mirrored, id);
+        continue;
+      }
+      const seen = `${record.state}:${record.current}:${record.attempts}`;
+      const last = await redis.hget(`${this.mirrored}:seen`, id);
+      if (last === seen) continue;
+      await this.writeState(record);
+      if (isTerminal(record.state)) {
+        await redis.zrem(this.mirrored, id);
+        await redis.hdel(`${this.mirrored}:seen`, id);
+      } else {
+        await redis.hset(`${this.mirrored}:seen`, id, seen);
+      }
+    }
+  }
+
+  private async writeState(record: TaskRecord): Promise<void> {
+    switch (record.state) {
+      case 'PENDING':
+        return;
+      case 'STARTED':
+        return this.writeMeta(record.task_id, 'STARTED', { pid: null, hostname: 'switchyard' });
+      case 'PROGRESS':
+        return this.writeMeta(record.task_id, 'PROGRESS', {
+          current: record.current,
+          total: record.total,
+          status: record.status,
+        });
+      case 'RETRY':
+        return this.writeMeta(record.task_id, 'RETRY', {
+          exc_type: 'RuntimeError',
+          exc_message: [record.error ?? 'retrying'],
+          exc_module: 'builtins',
+        });
+      case 'SUCCESS':
+        return this.writeMeta(record.task_id, 'SUCCESS', record.result);
+      case 'FAILURE':
+        return this.writeMeta(record.task_id, 'FAILURE', {
+          exc_type: 'RuntimeError',
+          exc_message: [record.error ?? 'failed'],
+          exc_module: 'builtins',
+        });
+      case 'REVOKED':
+        return this.writeMeta(record.task_id, 'REVOKED', {
+          exc_type: 'TaskRevokedError',
+          exc_message: [record.status],
+          exc_module: 'celery.exceptions',
+        });
+    }
+  }
+
+  /** As Celery's Redis backend does: SETEX the meta, and PUBLISH it on the key's name. */
+  private async writeMeta(taskId: string, status: string, result: unknown): Promise<void> {
+    const key = `celery-task-meta-${taskId}`;
+    const meta = JSON.stringify({
+      status,
+      result,
+      traceback: status === 'FAILURE' ? `Switchyard: ${JSON.stringify(result)}` : null,
+      children: [],
+      date_done: ['SUCCESS', 'FAILURE', 'REVOKED'].includes(status) ? new Date().toISOString() : null,
+      task_id: taskId,
+    });
+    await this.deps.broker.setex(key, RESULT_EXPIRES_SECONDS, meta);
+    await this.deps.broker.publish(key, meta);
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Python Celery code, unchanged from the seeds' style, calling Switchyard's Node and R workers
+ * (CELERY_BROKER_URL): `send_task(..., queue="node").get()` returns the Node worker's result,
+ * `queue="r"` R's; keyword arguments, progress seen from Python, a failure `.get()` raises, an
+ * unknown task, a countdown. Real Celery (Debian's python3-celery) as the producer.
+ */
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from './support/services.js';
+import { useStack } from './support/stack.js';
+
+const ctx = useStack({
+  label: 'celery-producers',
+  nodeWorkers: 1,
+  withR: true,
+  env: { LONG_TASK_STEP_MS: '200' },
+  gatewayEnv: (redis) => ({ CELERY_BROKER_URL: `${redis.url}/1` }),
+});
+
+/** Debian's Python, where python3-celery is installed (another python3 may come first on PATH). */
+const DEBIAN_PYTHON = '/usr/bin/python3';
+
+async function produce(what: string): Promise<Record<string, unknown>> {
+  const child = spawn(DEBIAN_PYTHON, ['producer.py', `${ctx.redis.url}/1`, what], {
+    cwd: `${REPO_ROOT}/tests/celery`,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PYTHONUNBUFFERED: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const line = out.trim().split('\n').at(-1) ?? '';
+  if (code !== 0 || !line.startsWith('{')) throw new Error(`producer ${what} exited ${code}:\n${out}\n${err}`);
+  return JSON.parse(line) as Record<string, unknown>;
+}
+
+describe('Celery producers calling Switchyard workers', () => {
+  it('send_task("add", args=[4, 6], queue="node").get() returns 10; kwargs map onto the arguments', async () => {
+    expect(await produce('add')).toEqual({ result: 10 });
+    expect(await produce('kwargs')).toEqual({ result: 3 });
+  }, 60_000);
+
+  it('send_task("summary_stats", ..., queue="r").get() returns R\'s result', async () => {
+    expect(await produce('summary_stats')).toMatchObject({ result: { n: 5, mean: 3, min: 1, max: 5 } });
+  }, 60_000);
+
+  it('Python sees long_task progress (state PROGRESS, info.current rising) and then the result', async () => {
+    const seen = await produce('progress');
+    expect(seen.result).toBe(6);
+    const progress = seen.progress as number[];
+    expect(progress.length).toBeGreaterThan(1);
+    expect(progress).toEqual([...progress].sort((a, b) => a - b));
+  }, 60_000);
+
+  it('a failing task raises from .get() with its message; an unknown task fails naming the task and queue', async () => {
+    expect(await produce('failure')).toMatchObject({
+      raised: 'RuntimeError',
+      message: expect.stringMatching(/as many values as y/),
+    });
+    expect(await produce('unknown')).toMatchObject({
+      raised: 'RuntimeError',
+      message: expect.stringMatching(/no node task "no_such_task" \(Celery queue node\)/),
+    });
+  }, 60_000);
+
+  it('a countdown is honoured: the task runs no earlier', async () => {
+    const seen = await produce('countdown');
+    expect(seen.result).toBe(4);
+    expect(seen.waited).toBeGreaterThanOrEqual(1.4);
+  }, 60_000);
+});

@@ -1,0 +1,47 @@
+"""A Celery producer as the seeds write one, for the tests: plain Celery code, no Switchyard import.
+Usage: producer.py <broker url> <what>; prints one JSON line with what it saw."""
+import json
+import sys
+import time
+
+from celery import Celery
+
+url, what = sys.argv[1], sys.argv[2]
+app = Celery("producer", broker=url, backend=url)
+
+
+def report(**fields):
+    print(json.dumps(fields), flush=True)
+
+
+if what == "add":
+    report(result=app.send_task("add", args=[4, 6], queue="node").get(timeout=30))
+elif what == "kwargs":
+    report(result=app.send_task("add", kwargs={"x": 1, "y": 2}, queue="node").get(timeout=30))
+elif what == "summary_stats":
+    report(result=app.send_task("summary_stats", args=[[1, 2, 3, 4, 5]], queue="r").get(timeout=30))
+elif what == "progress":
+    result = app.send_task("long_task", args=[6], queue="node")
+    seen = []
+    deadline = time.time() + 30
+    while not result.ready() and time.time() < deadline:
+        if result.state == "PROGRESS" and (not seen or seen[-1] != result.info["current"]):
+            seen.append(result.info["current"])
+        time.sleep(0.05)
+    report(progress=seen, result=result.get(timeout=30))
+elif what == "failure":
+    try:
+        app.send_task("lm_fit", args=[[1, 2, 3], {"x": [1, 2, 3, 4]}], queue="r").get(timeout=30)
+        report(raised=None)
+    except Exception as error:  # .get() re-raises the task's exception
+        report(raised=type(error).__name__, message=str(error))
+elif what == "unknown":
+    try:
+        app.send_task("no_such_task", args=[1], queue="node").get(timeout=30)
+        report(raised=None)
+    except Exception as error:
+        report(raised=type(error).__name__, message=str(error))
+elif what == "countdown":
+    sent = time.time()
+    result = app.send_task("add", args=[2, 2], queue="node", countdown=1.5)
+    report(result=result.get(timeout=30), waited=time.time() - sent)
