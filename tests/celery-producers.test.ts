@@ -8,19 +8,20 @@ import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './support/services.js';
 import { useStack } from './support/stack.js';
+import { waitFor } from './support/wait.js';
 
 const ctx = useStack({
   label: 'celery-producers',
   nodeWorkers: 1,
   withR: true,
-  env: { LONG_TASK_STEP_MS: '200' },
+  env: { LONG_TASK_STEP_MS: '200', LEASE_MS: '1500' },
   gatewayEnv: (redis) => ({ CELERY_BROKER_URL: `${redis.url}/1` }),
 });
 
 /** Debian's Python, where python3-celery is installed (another python3 may come first on PATH). */
 const DEBIAN_PYTHON = '/usr/bin/python3';
 
-async function produce(what: string): Promise<Record<string, unknown>> {
+async function produce(what: string, onLine: (line: string) => void = () => {}): Promise<Record<string, unknown>> {
   const child = spawn(DEBIAN_PYTHON, ['producer.py', `${ctx.redis.url}/1`, what], {
     cwd: `${REPO_ROOT}/tests/celery`,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PYTHONUNBUFFERED: '1' },
@@ -28,7 +29,10 @@ async function produce(what: string): Promise<Record<string, unknown>> {
   });
   let out = '';
   let err = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+    for (const line of chunk.toString().split('\n')) if (line.startsWith('{')) onLine(line);
+  });
   child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   const line = out.trim().split('\n').at(-1) ?? '';
@@ -70,4 +74,32 @@ describe('Celery producers calling Switchyard workers', () => {
     expect(seen.result).toBe(4);
     expect(seen.waited).toBeGreaterThanOrEqual(1.4);
   }, 60_000);
+
+  it('a Celery chain runs on Switchyard workers to the end, Node to R to Node included', async () => {
+    expect(await produce('chain')).toEqual({ result: 18 });
+    expect(await produce('polyglot_chain')).toMatchObject({
+      result: expect.stringMatching(/^y = 2(\.\d+)?·x \+ [01](\.\d+)? \(R² (0\.99\d*|1), n = 20\)$/),
+    });
+  }, 90_000);
+
+  it('a Celery group runs as separate Switchyard tasks and its results come back in order', async () => {
+    expect(await produce('group')).toEqual({ result: [2, 4] });
+  }, 60_000);
+
+  it('a Switchyard worker SIGKILLed while running a Celery task: the task still ends SUCCESS in Celery', async () => {
+    const [worker] = ctx.stack.workers;
+    let taskId = '';
+    const done = produce('slow', (line) => {
+      const parsed = JSON.parse(line) as { task_id?: string };
+      if (parsed.task_id) taskId = parsed.task_id;
+    });
+    await waitFor(() => taskId !== '' && worker!.output().includes(`"task started","task_id":"${taskId}"`), {
+      timeoutMs: 20_000,
+      what: 'the Celery task to start on the Node worker',
+    });
+    worker!.process.kill('SIGKILL');
+    await worker!.exited;
+    ctx.stack.startWorker();
+    expect(await done).toMatchObject({ result: 15, state: 'SUCCESS' });
+  }, 90_000);
 });

@@ -80,6 +80,7 @@ async function main(): Promise<void> {
           r: new TaskQueues(redis, keys, 'r', config.RESULT_TTL_SECONDS),
         },
         reader: createRecordReader(redis, keys),
+        workflows: { store: new WorkflowStore(redis, keys, config.RESULT_TTL_SECONDS), advancer },
         logger,
       })
     : null;

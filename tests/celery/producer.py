@@ -45,3 +45,25 @@ elif what == "countdown":
     sent = time.time()
     result = app.send_task("add", args=[2, 2], queue="node", countdown=1.5)
     report(result=result.get(timeout=30), waited=time.time() - sent)
+elif what == "chain":
+    from celery import chain, signature
+
+    add = lambda *args: signature("add", args=args, queue="node")  # noqa: E731
+    report(result=chain(add(2, 2), add(4), add(10)).apply_async().get(timeout=30))
+elif what == "polyglot_chain":
+    from celery import chain, signature
+
+    steps = chain(
+        signature("make_dataset", args=(20, 2, 1), queue="node"),
+        signature("lm_fit", queue="r"),
+        signature("fit_report", queue="node"),
+    )
+    report(result=steps.apply_async().get(timeout=60))
+elif what == "group":
+    from celery import group, signature
+
+    report(result=group(signature("add", args=(1, 1), queue="node"), signature("add", args=(2, 2), queue="node")).apply_async().get(timeout=30))
+elif what == "slow":
+    result = app.send_task("long_task", args=[15], queue="node")
+    print(json.dumps({"task_id": result.id}), flush=True)
+    report(result=result.get(timeout=60), state=result.state)

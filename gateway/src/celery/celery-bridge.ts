@@ -18,7 +18,14 @@
  */
 import {
   TASK_CATALOGUE,
+  compileWorkflow,
   isQueueName,
+  parseCanvas,
+  routeTask,
+  NO_ROUTES,
+  type StepSpec,
+  type WorkflowAdvancer,
+  type WorkflowStore,
   isTerminal,
   parseQueueId,
   planTask,
@@ -43,7 +50,17 @@ export interface BridgeDeps {
   keys: KeyLayout;
   queues: Record<WorkerKind, TaskQueues>;
   reader: RecordReader;
+  /** Runs a Celery chain as a Switchyard workflow. */
+  workflows: { store: WorkflowStore; advancer: WorkflowAdvancer };
   logger: Logger;
+}
+
+interface Signature {
+  task?: unknown;
+  args?: unknown;
+  kwargs?: unknown;
+  immutable?: unknown;
+  options?: { task_id?: unknown; queue?: unknown };
 }
 
 interface Envelope {
@@ -90,7 +107,8 @@ export function readCeleryMessage(raw: string) {
       kwargs: (kwargs ?? {}) as Record<string, unknown>,
       eta: typeof headers.eta === 'string' ? headers.eta : null,
       expires: typeof headers.expires === 'string' ? headers.expires : null,
-      canvas: embed && (embed.chain || embed.chord || embed.callbacks || embed.errbacks) ? embed : null,
+      chain: Array.isArray(embed?.chain) && embed.chain.length > 0 ? (embed.chain as Signature[]) : null,
+      unsupported: embed && (embed.chord || embed.callbacks || embed.errbacks) ? 'chord, callbacks and errbacks' : null,
       priority: envelope.properties?.priority ?? 0,
       argsrepr: typeof headers.argsrepr === 'string' ? headers.argsrepr : null,
     };
@@ -113,7 +131,8 @@ export function readCeleryMessage(raw: string) {
       kwargs: (v1.kwargs ?? {}) as Record<string, unknown>,
       eta: typeof v1.eta === 'string' ? v1.eta : null,
       expires: typeof v1.expires === 'string' ? v1.expires : null,
-      canvas: null,
+      chain: null,
+      unsupported: null,
       priority: envelope.properties?.priority ?? 0,
       argsrepr: null,
     };
@@ -197,10 +216,11 @@ export class CeleryBridge {
     const definition = target ? TASK_CATALOGUE[target.kind][message.task] : undefined;
     if (!target || !definition) {
       await failure(`Switchyard has no ${target?.kind ?? 'such'} task "${message.task}" (Celery queue ${celeryQueue})`);
-    } else if (message.canvas) {
-      await failure(
-        'Celery canvas fields (chain, chord, callbacks, errbacks) are not supported by the Switchyard bridge yet',
-      );
+    } else if (message.unsupported) {
+      await failure(`Celery ${message.unsupported} are not supported by the Switchyard bridge yet (chains are)`);
+    } else if (message.chain) {
+      const why = await this.startChain(message, celeryQueue);
+      if (why !== null) await failure(why);
     } else {
       const args = [...message.args];
       const unknown = Object.keys(message.kwargs).filter((name) => !definition.params.includes(name));
@@ -240,6 +260,73 @@ export class CeleryBridge {
       }
     }
     await broker.lrem(this.inflight, 1, raw);
+  }
+
+  /**
+   * A Celery chain (the first task, then `embed.chain`, which Celery keeps last-first) runs as a
+   * Switchyard workflow whose steps keep Celery's task ids, so the producer's AsyncResult (the last
+   * task's) resolves. Returns why it cannot run, or null.
+   */
+  private async startChain(message: ReturnType<typeof readCeleryMessage>, celeryQueue: string): Promise<string | null> {
+    const signatures: Signature[] = [
+      {
+        task: message.task,
+        args: message.args,
+        kwargs: message.kwargs,
+        options: { task_id: message.id, queue: celeryQueue },
+      },
+      ...[...(message.chain ?? [])].reverse(),
+    ];
+    const ids: string[] = [];
+    const steps: Record<string, unknown>[] = [];
+    for (const [i, signature] of signatures.entries()) {
+      const queue = typeof signature.options?.queue === 'string' ? signature.options.queue : celeryQueue;
+      const target = switchyardQueueOf(queue);
+      const id = signature.options?.task_id;
+      if (!target || typeof signature.task !== 'string' || typeof id !== 'string') {
+        return `chain step ${i} (${String(signature.task)}) names no Switchyard queue or task id (Celery queue ${queue})`;
+      }
+      const definition = TASK_CATALOGUE[target.kind][signature.task];
+      const args = Array.isArray(signature.args) ? [...(signature.args as unknown[])] : [];
+      for (const [name, value] of Object.entries((signature.kwargs ?? {}) as Record<string, unknown>)) {
+        const index = definition?.params.indexOf(name) ?? -1;
+        if (index < 0) return `chain step ${i} ${signature.task}() got an unexpected keyword argument ${name}`;
+        // A step that receives the previous result has it in front: its kwargs come after.
+        args[index - (i > 0 && signature.immutable !== true ? 1 : 0)] = value;
+      }
+      ids.push(id);
+      steps.push({
+        worker: target.kind,
+        task: signature.task,
+        args,
+        queue: target.queue,
+        pass_result: signature.immutable !== true,
+      });
+    }
+    const parsed = parseCanvas({ chain: steps });
+    if ('problems' in parsed)
+      return `the chain cannot run: ${parsed.problems.map((p) => `${p.field} ${p.message}`).join('; ')}`;
+    const { store, advancer } = this.deps.workflows;
+    let next = 0;
+    // The workflow's id is its first task's: a message taken twice (its bridge died in between)
+    // finds its workflow there and starts nothing twice.
+    const workflow = compileWorkflow(
+      message.id,
+      parsed.canvas,
+      (step: StepSpec) => routeTask(NO_ROUTES, step.worker, step.task, step.queue),
+      () => ids[next++] ?? message.id,
+      new Date().toISOString(),
+    );
+    if (await store.create(workflow)) {
+      await advancer.holdSteps(workflow);
+      await advancer.drive(workflow.workflow_id);
+    }
+    for (const id of ids) await this.deps.redis.zadd(this.mirrored, Date.now(), id);
+    this.deps.logger.info('celery chain bridged as a workflow', {
+      workflow_id: workflow.workflow_id,
+      steps: ids.length,
+    });
+    return null;
   }
 
   /** Writes the backend states of the bridged tasks that changed since the last round. */
