@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './support/services.js';
 import { useStack } from './support/stack.js';
 import { waitFor } from './support/wait.js';
+import { createRedis } from '@switchyard/shared';
 
 const ctx = useStack({
   label: 'celery-producers',
@@ -50,12 +51,43 @@ describe('Celery producers calling Switchyard workers', () => {
     expect(await produce('summary_stats')).toMatchObject({ result: { n: 5, mean: 3, min: 1, max: 5 } });
   }, 60_000);
 
-  it('Python sees long_task progress (state PROGRESS, info.current rising) and then the result', async () => {
-    const seen = await produce('progress');
-    expect(seen.result).toBe(6);
-    const progress = seen.progress as number[];
-    expect(progress.length).toBeGreaterThan(1);
-    expect(progress).toEqual([...progress].sort((a, b) => a - b));
+  it.each(['progress', 'r_progress'])(
+    'Python sees long_task progress (%s: state PROGRESS, info.current rising) and then the result',
+    async (what) => {
+      const seen = await produce(what);
+      expect(seen.result).toBe(6);
+      const progress = seen.progress as number[];
+      expect(progress.length).toBeGreaterThan(1);
+      expect(progress).toEqual([...progress].sort((a, b) => a - b));
+    },
+    60_000,
+  );
+
+  it("Celery's time_limit becomes the task's hard time limit", async () => {
+    expect(await produce('time_limit')).toMatchObject({
+      raised: 'RuntimeError',
+      message: 'time limit exceeded (1000 ms)',
+    });
+  }, 60_000);
+
+  it('a message that cannot be read is dead-lettered with the reason, and the bridge goes on', async () => {
+    const broker = createRedis(`${ctx.redis.url}/1`, 'worker');
+    try {
+      await broker.lpush('node', '{"not": "a celery message"}', 'garbage{');
+      const prefix = ctx.stack.env.KEY_PREFIX!;
+      const dead = await waitFor(async () => {
+        const letters = await broker.lrange(`${prefix}:celery-bridge:dead`, 0, -1);
+        return letters.length >= 2 ? letters.map((l) => JSON.parse(l) as { reason: string; list: string }) : null;
+      });
+      expect(dead.map((d) => d.reason).sort()).toEqual([
+        'it is neither a protocol v2 nor a protocol v1 task message',
+        'the message is not JSON',
+      ]);
+      expect(dead.every((d) => d.list === 'node')).toBe(true);
+      expect(await produce('add')).toEqual({ result: 10 });
+    } finally {
+      broker.disconnect();
+    }
   }, 60_000);
 
   it('a failing task raises from .get() with its message; an unknown task fails naming the task and queue', async () => {

@@ -29,6 +29,21 @@ elif what == "progress":
             seen.append(result.info["current"])
         time.sleep(0.05)
     report(progress=seen, result=result.get(timeout=30))
+elif what == "r_progress":
+    result = app.send_task("long_task", args=[6], queue="r")
+    seen = []
+    deadline = time.time() + 30
+    while not result.ready() and time.time() < deadline:
+        if result.state == "PROGRESS" and (not seen or seen[-1] != result.info["current"]):
+            seen.append(result.info["current"])
+        time.sleep(0.05)
+    report(progress=seen, result=result.get(timeout=30))
+elif what == "time_limit":
+    try:
+        app.send_task("long_task", args=[50], queue="node", time_limit=1).get(timeout=30)
+        report(raised=None)
+    except Exception as error:
+        report(raised=type(error).__name__, message=str(error))
 elif what == "failure":
     try:
         app.send_task("lm_fit", args=[[1, 2, 3], {"x": [1, 2, 3, 4]}], queue="r").get(timeout=30)

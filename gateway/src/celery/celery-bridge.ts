@@ -107,6 +107,9 @@ export function readCeleryMessage(raw: string) {
       kwargs: (kwargs ?? {}) as Record<string, unknown>,
       eta: typeof headers.eta === 'string' ? headers.eta : null,
       expires: typeof headers.expires === 'string' ? headers.expires : null,
+      /** Celery's [hard, soft] time limits in seconds (its `timelimit` header: time_limit, soft_time_limit). */
+      timelimit: Array.isArray(headers.timelimit) ? (headers.timelimit as unknown[]) : [],
+      kwargsrepr: typeof headers.kwargsrepr === 'string' ? headers.kwargsrepr : null,
       chain: Array.isArray(embed?.chain) && embed.chain.length > 0 ? (embed.chain as Signature[]) : null,
       unsupported: embed && (embed.chord || embed.callbacks || embed.errbacks) ? 'chord, callbacks and errbacks' : null,
       priority: envelope.properties?.priority ?? 0,
@@ -131,6 +134,8 @@ export function readCeleryMessage(raw: string) {
       kwargs: (v1.kwargs ?? {}) as Record<string, unknown>,
       eta: typeof v1.eta === 'string' ? v1.eta : null,
       expires: typeof v1.expires === 'string' ? v1.expires : null,
+      timelimit: [],
+      kwargsrepr: null,
       chain: null,
       unsupported: null,
       priority: envelope.properties?.priority ?? 0,
@@ -242,6 +247,11 @@ export class CeleryBridge {
         if (message.eta && Date.parse(message.eta) > Date.now())
           options.eta = new Date(Date.parse(message.eta)).toISOString();
         if (message.expires) options.expires = new Date(Date.parse(message.expires)).toISOString();
+        const [hard, soft] = message.timelimit.map((seconds) =>
+          typeof seconds === 'number' && seconds > 0 ? Math.round(seconds * 1000) : undefined,
+        );
+        if (hard !== undefined) options.time_limit_ms = hard;
+        if (soft !== undefined && (hard === undefined || soft <= hard)) options.soft_time_limit_ms = soft;
         const { record, payload } = planTask(target.kind, message.id, {
           task: message.task,
           args,
