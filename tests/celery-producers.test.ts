@@ -101,6 +101,13 @@ describe('Celery producers calling Switchyard workers', () => {
     });
   }, 60_000);
 
+  it("Celery's retries count as earlier attempts: the record shows the delivery after them", async () => {
+    const seen = await produce('retried');
+    expect(seen.result).toBe(2);
+    const record = await ctx.stack.client.collect('node', seen.task_id as string);
+    expect(record).toMatchObject({ state: 'SUCCESS', attempts: 3 });
+  }, 60_000);
+
   it('a countdown is honoured: the task runs no earlier', async () => {
     const seen = await produce('countdown');
     expect(seen.result).toBe(4);

@@ -11,6 +11,8 @@
                                     ARGV[9] now (ms since the epoch)
                                     ARGV[10] the queue's name (`<kind>:<queue>`), for the wake message
                                     ARGV[11] the workflow it is a step of, or '' (optional)
+                                    ARGV[12] attempts already made elsewhere (a Celery message's
+                                             `retries`), counted as failed ones (optional, 0)
   A held task (a workflow step waiting for earlier steps) gets its record and job but no place in the
   queue; release-held-6 gives it its arguments and its place later.
   Returns 1 (ok) queued; -2 (task_exists) a task with that id exists, nothing changed; -3 (queue_full)
@@ -19,7 +21,8 @@
 local bound = tonumber(ARGV[7])
 if bound > 0 and redis.call('ZCARD', KEYS[3]) + redis.call('ZCARD', KEYS[4]) >= bound then return -3 end
 if not redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[4], 'NX') then return -2 end
-redis.call('HSET', KEYS[2], 'payload', ARGV[3], 'priority', ARGV[5], 'attempts', 0, 'failures', 0, 'enqueued_at', ARGV[9])
+local earlier = tonumber(ARGV[12] or '0') or 0
+redis.call('HSET', KEYS[2], 'payload', ARGV[3], 'priority', ARGV[5], 'attempts', earlier, 'failures', earlier, 'enqueued_at', ARGV[9])
 if ARGV[11] and ARGV[11] ~= '' then redis.call('HSET', KEYS[2], 'workflow', ARGV[11]) end
 if ARGV[6] == '-1' then
   redis.call('HSET', KEYS[2], 'held', 1)

@@ -102,10 +102,14 @@ export class TaskQueues {
       maxLength = 0,
       wake = false,
       held = false,
+      earlierAttempts = 0,
     }: {
       maxLength?: number;
       wake?: boolean;
-      /** A workflow step waiting for earlier steps: no place in line yet. */ held?: boolean;
+      /** A workflow step waiting for earlier steps: no place in line yet. */
+      held?: boolean;
+      /** Attempts already made elsewhere (a Celery message's `retries`): they count as failed ones. */
+      earlierAttempts?: number;
     } = {},
   ): Promise<'ok' | 'task_exists' | 'queue_full'> {
     const q = this.queue(record.queue);
@@ -137,6 +141,7 @@ export class TaskQueues {
       now,
       q.id,
       payload.workflow_id ?? '',
+      earlierAttempts,
     );
     const outcome = scriptOutcome(reply);
     if (outcome === 'queue_full') await this.redis.del(locator);

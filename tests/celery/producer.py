@@ -56,6 +56,9 @@ elif what == "unknown":
         report(raised=None)
     except Exception as error:
         report(raised=type(error).__name__, message=str(error))
+elif what == "retried":
+    result = app.send_task("add", args=[1, 1], queue="node", retries=2)
+    report(result=result.get(timeout=30), task_id=result.id)
 elif what == "countdown":
     sent = time.time()
     result = app.send_task("add", args=[2, 2], queue="node", countdown=1.5)

@@ -110,6 +110,8 @@ export function readCeleryMessage(raw: string) {
       /** Celery's [hard, soft] time limits in seconds (its `timelimit` header: time_limit, soft_time_limit). */
       timelimit: Array.isArray(headers.timelimit) ? (headers.timelimit as unknown[]) : [],
       kwargsrepr: typeof headers.kwargsrepr === 'string' ? headers.kwargsrepr : null,
+      /** Times Celery has retried it already. */
+      retries: typeof headers.retries === 'number' && headers.retries > 0 ? Math.floor(headers.retries) : 0,
       chain: Array.isArray(embed?.chain) && embed.chain.length > 0 ? (embed.chain as Signature[]) : null,
       unsupported: embed && (embed.chord || embed.callbacks || embed.errbacks) ? 'chord, callbacks and errbacks' : null,
       priority: envelope.properties?.priority ?? 0,
@@ -136,6 +138,7 @@ export function readCeleryMessage(raw: string) {
       expires: typeof v1.expires === 'string' ? v1.expires : null,
       timelimit: [],
       kwargsrepr: null,
+      retries: 0,
       chain: null,
       unsupported: null,
       priority: envelope.properties?.priority ?? 0,
@@ -258,7 +261,10 @@ export class CeleryBridge {
           queue: target.queue,
           options,
         });
-        const outcome = await this.deps.queues[target.kind].enqueue(record, payload, { wake: target.kind === 'r' });
+        const outcome = await this.deps.queues[target.kind].enqueue(record, payload, {
+          wake: target.kind === 'r',
+          earlierAttempts: message.retries,
+        });
         if (outcome === 'queue_full') return; // stays in flight: tried again next round
         await this.deps.redis.zadd(this.mirrored, Date.now(), message.id);
         logger.info('celery task bridged', {
