@@ -5,6 +5,7 @@
  * unknown task, a countdown. Real Celery (Debian's python3-celery) as the producer.
  */
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './support/services.js';
 import { useStack } from './support/stack.js';
@@ -141,4 +142,30 @@ describe('Celery producers calling Switchyard workers', () => {
     ctx.stack.startWorker();
     expect(await done).toMatchObject({ result: 15, state: 'SUCCESS' });
   }, 90_000);
+
+  it('a protocol v1 message (task and id in the body) runs too', async () => {
+    const broker = createRedis(`${ctx.redis.url}/1`, 'worker');
+    try {
+      const id = randomUUID();
+      const body = Buffer.from(JSON.stringify({ task: 'add', id, args: [2, 3], kwargs: {} })).toString('base64');
+      await broker.lpush(
+        'node',
+        JSON.stringify({
+          body,
+          'content-type': 'application/json',
+          'content-encoding': 'utf-8',
+          headers: {},
+          properties: { body_encoding: 'base64', delivery_info: { exchange: '', routing_key: 'node' } },
+        }),
+      );
+      const meta = await waitFor(async () => {
+        const stored = await broker.get(`celery-task-meta-${id}`);
+        const parsed = stored === null ? null : (JSON.parse(stored) as { status: string; result: unknown });
+        return parsed?.status === 'SUCCESS' ? parsed : null;
+      });
+      expect(meta.result).toBe(5);
+    } finally {
+      broker.disconnect();
+    }
+  }, 30_000);
 });
