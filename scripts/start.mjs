@@ -72,6 +72,12 @@ function supervise(name, command, args, env) {
     child.on('exit', (code, signal) => {
       service.child = null;
       if (stopping) return;
+      if (code === 2) {
+        // Exit status 2 is a bad setting (the message is above): restarting cannot help.
+        say(`${name} refused its configuration (exit status 2, see its message above): stopping everything`);
+        void shutdown('bad configuration', 2);
+        return;
+      }
       service.restarts = Date.now() - startedAt > 30_000 ? 0 : service.restarts + 1;
       const delay = Math.min(1_000 * 2 ** service.restarts, 30_000);
       say(`${name} exited (${signal ?? `code ${code}`}); restarting in ${delay / 1000} s`);
@@ -124,7 +130,7 @@ if (withR) {
   });
 }
 
-async function shutdown(signal) {
+async function shutdown(signal, exitCode = 0) {
   if (stopping) return;
   stopping = true;
   say(`${signal}: stopping`);
@@ -143,7 +149,7 @@ async function shutdown(signal) {
     );
   }
   say('stopped');
-  process.exit(0);
+  process.exit(exitCode);
 }
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));

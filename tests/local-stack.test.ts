@@ -111,4 +111,36 @@ describe('npm start', () => {
     expect(output).toContain('[switchyard] stopped');
     await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
   }, 240_000);
+
+  it('stops with the message and exit status 2 when a service refuses its configuration, instead of restarting it', async () => {
+    const [port, redisPort, rPort] = [await freePort(), await freePort(), await freePort()];
+    const bad = spawn(process.execPath, ['scripts/start.mjs'], {
+      cwd: REPO_ROOT,
+      env: {
+        ...process.env,
+        PORT: String(port),
+        REDIS_PORT: String(redisPort),
+        R_PORT: String(rPort),
+        LEASE_MS: 'soon',
+        KEY_PREFIX: 'local-stack-bad',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let output = '';
+    bad.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    bad.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      const [code] = (await Promise.race([
+        once(bad, 'exit'),
+        new Promise((_, reject) => setTimeout(() => reject(new Error(`npm start did not stop:\n${output}`)), 90_000)),
+      ])) as [number];
+      expect(code).toBe(2);
+      expect(output).toMatch(/LEASE_MS must be a whole number/);
+      expect(output).toMatch(/refused its configuration \(exit status 2/);
+      expect(output).not.toMatch(/restarting in/);
+    } finally {
+      if (bad.pid !== undefined && bad.exitCode === null) process.kill(-bad.pid, 'SIGKILL');
+    }
+  }, 120_000);
 });

@@ -62,6 +62,15 @@ export interface AppDeps {
 const ALWAYS_OPEN = new Set(['/healthz', '/readyz']);
 const DOCS_PATHS = /^\/(docs(\/.*)?|openapi\.json)$/;
 
+/** The methods the OpenAPI document lists for a path (its `{param}` parts match any segment). */
+function methodsByPath(document: { paths?: Record<string, object | undefined> }): (path: string) => string[] {
+  const routes = Object.entries(document.paths ?? {}).map(([template, operations]) => ({
+    pattern: new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`),
+    methods: Object.keys(operations ?? {}).map((method) => method.toUpperCase()),
+  }));
+  return (path) => routes.find((route) => route.pattern.test(path))?.methods ?? [];
+}
+
 export function createApp(deps: AppDeps): Express {
   const { redis, keys, logger } = deps;
   const queues = {
@@ -126,7 +135,18 @@ export function createApp(deps: AppDeps): Express {
   api.use(createWorkflowsRouter(workflows));
   app.use(api);
 
-  app.use((req, _res, next) => {
+  const methodsOf = methodsByPath(openApiDocument);
+  app.use((req, res, next) => {
+    const allowed = methodsOf(req.path);
+    if (allowed.length > 0) {
+      res.set('Allow', allowed.join(', '));
+      return next(
+        new SwitchyardError(
+          'method_not_allowed',
+          `${req.path} answers ${allowed.join(', ')}, not ${req.method}; see /docs`,
+        ),
+      );
+    }
     next(new SwitchyardError('route_not_found', `No route ${req.method} ${req.path}; see /docs`));
   });
   app.use(errorHandler(logger));

@@ -78,10 +78,28 @@ describe('POST /node/execute', () => {
     expect(response.body.error.code).toBe('unsupported_media_type');
   });
 
-  it('answers 413 for a body over the limit', async () => {
+  it('answers 413 for a body over the limit, saying what the limit is', async () => {
     const response = await post('/node/execute', { total: 3, padding: 'x'.repeat(20_000) });
     expect(response.status).toBe(413);
-    expect(response.body.error.code).toBe('payload_too_large');
+    expect(response.body.error).toEqual({
+      code: 'payload_too_large',
+      message: 'The request body is larger than the gateway accepts: at most 16384 bytes (BODY_LIMIT_BYTES)',
+    });
+  });
+
+  it.each([
+    ['get', '/node/execute', 'POST'],
+    ['post', '/node/collect', 'GET'],
+    ['delete', '/workflows', 'POST'],
+    ['put', '/queues/node/default/pause', 'POST'],
+  ] as const)('answers 405 naming the allowed method for %s %s', async (method, path, allowed) => {
+    const response = await request(gateway.app)[method](path);
+    expect(response.status).toBe(405);
+    expect(response.headers.allow).toBe(allowed);
+    expect(response.body.error).toMatchObject({
+      code: 'method_not_allowed',
+      message: expect.stringContaining(allowed),
+    });
   });
 
   it('names a missing field', async () => {

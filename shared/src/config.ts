@@ -113,8 +113,11 @@ export const GatewayEnv = z.object({
     ),
   /** Whether /docs and /openapi.json are open without an API key. */
   DOCS_PUBLIC: oneOf(['true', 'false'], 'true').transform((value) => value === 'true'),
-  /** Requests one caller (API key, or address without keys) may make per minute to the task routes; 0 = no limit. */
-  RATE_LIMIT_PER_MINUTE: wholeNumber(600, 0, 1_000_000),
+  /**
+   * Requests one caller (API key, or address without keys) may make per minute to the task routes;
+   * 0 = no limit, the default: a script submitting a batch on a laptop should not meet 429s.
+   */
+  RATE_LIMIT_PER_MINUTE: wholeNumber(0, 0, 1_000_000),
   /** Queue by task name (Celery's task_routes): `factorial=cpu,matmul=cpu`, or `r:lm_fit=models` for one kind. */
   TASK_ROUTES: parsedBy('', parseTaskRoutes),
   /** Most tasks one Node queue may hold waiting or delayed; beyond it execute answers 429. 0 = no bound. */

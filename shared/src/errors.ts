@@ -18,6 +18,8 @@ export const HTTP_STATUS_BY_CODE = {
   rate_limited: 429,
   /** No such route. */
   route_not_found: 404,
+  /** The route exists, for other methods (the Allow header lists them). */
+  method_not_allowed: 405,
   /** No task with that id (never existed, or its record expired). */
   task_not_found: 404,
   /** A task with that id already exists. */

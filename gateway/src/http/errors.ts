@@ -10,16 +10,20 @@ import { SwitchyardError, type Logger } from '@switchyard/shared';
 interface BodyParserError extends Error {
   type?: string;
   status?: number;
+  /** entity.too.large: the limit in bytes. */
+  limit?: number;
 }
 
 export function toSwitchyardError(error: unknown): SwitchyardError | null {
   if (error instanceof SwitchyardError) return error;
-  const type = (error as BodyParserError | null)?.type;
+  const parserError = error as BodyParserError | null;
+  const type = parserError?.type;
   if (type === 'entity.parse.failed') return new SwitchyardError('invalid_json', 'The request body is not valid JSON');
   if (type === 'entity.too.large') {
+    const limit = typeof parserError?.limit === 'number' ? `at most ${parserError.limit} bytes` : 'its limit';
     return new SwitchyardError(
       'payload_too_large',
-      'The request body is larger than the gateway accepts (BODY_LIMIT_BYTES)',
+      `The request body is larger than the gateway accepts: ${limit} (BODY_LIMIT_BYTES)`,
     );
   }
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
