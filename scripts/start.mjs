@@ -5,6 +5,7 @@
 // tasks to; the gateway and the R service share an R_SERVICE_TOKEN made for this run.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import { mkdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ROOT, buildTypeScript, ensureNodeModules, ensureSystemPackages } from './lib/prerequisites.mjs';
@@ -28,6 +29,30 @@ const redisPort = wholeNumberEnv('REDIS_PORT', 6379, 1, 65_535);
 const nodeWorkers = wholeNumberEnv('NODE_WORKERS', 1, 0, 32);
 const ownRedis = !process.env.REDIS_URL;
 const redisUrl = process.env.REDIS_URL ?? `redis://127.0.0.1:${redisPort}`;
+
+/** Whether something already listens on 127.0.0.1:`port`. */
+function portTaken(port) {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(true));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(false)));
+  });
+}
+
+// A port already in use would make a service fail over and over: say which, and what moves it.
+const ports = [
+  ['PORT', gatewayPort, 'the gateway'],
+  ['R_PORT', rPort, 'the R service'],
+  ...(process.env.REDIS_URL ? [] : [['REDIS_PORT', redisPort, 'Redis']]),
+];
+for (const [variable, port, what] of ports) {
+  if (await portTaken(port)) {
+    console.error(
+      `[switchyard] port ${port}, for ${what}, is already in use: stop what uses it, or set ${variable} to another port`,
+    );
+    process.exit(2);
+  }
+}
 
 ensureNodeModules();
 const missing = ensureSystemPackages(ownRedis ? ['redis', 'r'] : ['r']);

@@ -4,6 +4,7 @@
  * everything on Ctrl-C (SIGINT). Ports are free ones, so it never meets a stack already running.
  */
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { afterAll, describe, expect, it } from 'vitest';
 import { gatewayClient } from './support/gateway-client.js';
@@ -143,4 +144,28 @@ describe('npm start', () => {
       if (bad.pid !== undefined && bad.exitCode === null) process.kill(-bad.pid, 'SIGKILL');
     }
   }, 120_000);
+
+  it('says which port is taken and which variable moves it, and stops', async () => {
+    const [port, redisPort, rPort] = [await freePort(), await freePort(), await freePort()];
+    const squatter = createServer().listen(rPort, '127.0.0.1');
+    await once(squatter, 'listening');
+    try {
+      const busy = spawn(process.execPath, ['scripts/start.mjs'], {
+        cwd: REPO_ROOT,
+        env: { ...process.env, PORT: String(port), REDIS_PORT: String(redisPort), R_PORT: String(rPort) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      busy.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      busy.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const [code] = (await once(busy, 'exit')) as [number];
+      expect(code).toBe(2);
+      expect(output).toContain(
+        `port ${rPort}, for the R service, is already in use: stop what uses it, or set R_PORT to another port`,
+      );
+      expect(output).not.toMatch(/EADDRINUSE|at .*\.js:\d+/);
+    } finally {
+      squatter.close();
+    }
+  }, 60_000);
 });

@@ -86,6 +86,15 @@ async function main(): Promise<void> {
     : null;
   bridge?.start();
   const server = app.listen(config.PORT, config.HOST);
+  server.once('error', (error: NodeJS.ErrnoException) => {
+    // A port in use is a setting to change, not a crash to restart: say so and exit 2.
+    const why =
+      error.code === 'EADDRINUSE'
+        ? `port ${config.PORT} on ${config.HOST} is already in use; set PORT to another`
+        : error.message;
+    process.stderr.write(`gateway: cannot listen: ${why}\n`);
+    process.exit(2);
+  });
   await once(server, 'listening');
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;
