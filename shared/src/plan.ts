@@ -18,18 +18,30 @@ export interface Submission {
   options?: TaskOptionsRequest;
 }
 
+/** A workflow step: its workflow, the step it follows, and when the workflow was created. */
+export interface StepOrigin {
+  workflow_id: string;
+  parent_id: string | null;
+  created_at: string;
+}
+
+/**
+ * `now` resolves relative options (countdown, expires in seconds) and is the record's created_at,
+ * unless `step` says the task is a workflow step, created with its workflow.
+ */
 export function planTask(
   kind: WorkerKind,
   taskId: string,
   submission: Submission,
   now = Date.now(),
+  step?: StepOrigin,
 ): { record: TaskRecord; payload: TaskPayload } {
   const definition = TASK_CATALOGUE[kind][submission.task];
   if (!definition) throw new Error(`no ${kind} task named ${submission.task}`);
   const options = resolveOptions(definition.defaults, submission.options, now);
-  const record = pending(
-    { task_id: taskId, worker: kind, queue: submission.queue, task: submission.task, args: submission.args, options },
-    new Date(now).toISOString(),
-  );
-  return { record, payload: { task: submission.task, args: submission.args, created_at: record.created_at, options } };
+  const { task, args, queue } = submission;
+  const ids = step ? { workflow_id: step.workflow_id, parent_id: step.parent_id } : {};
+  const createdAt = step?.created_at ?? new Date(now).toISOString();
+  const record = pending({ task_id: taskId, worker: kind, queue, task, args, options, ...ids }, createdAt);
+  return { record, payload: { task, args, created_at: createdAt, options, ...ids } };
 }

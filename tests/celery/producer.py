@@ -14,6 +14,18 @@ def report(**fields):
     print(json.dumps(fields), flush=True)
 
 
+def watch_progress(queue):
+    """Sends long_task(6) to `queue` and reports every `current` seen in PROGRESS, then the result."""
+    result = app.send_task("long_task", args=[6], queue=queue)
+    seen = []
+    deadline = time.time() + 30
+    while not result.ready() and time.time() < deadline:
+        if result.state == "PROGRESS" and (not seen or seen[-1] != result.info["current"]):
+            seen.append(result.info["current"])
+        time.sleep(0.05)
+    report(progress=seen, result=result.get(timeout=30))
+
+
 if what == "add":
     report(result=app.send_task("add", args=[4, 6], queue="node").get(timeout=30))
 elif what == "kwargs":
@@ -21,23 +33,9 @@ elif what == "kwargs":
 elif what == "summary_stats":
     report(result=app.send_task("summary_stats", args=[[1, 2, 3, 4, 5]], queue="r").get(timeout=30))
 elif what == "progress":
-    result = app.send_task("long_task", args=[6], queue="node")
-    seen = []
-    deadline = time.time() + 30
-    while not result.ready() and time.time() < deadline:
-        if result.state == "PROGRESS" and (not seen or seen[-1] != result.info["current"]):
-            seen.append(result.info["current"])
-        time.sleep(0.05)
-    report(progress=seen, result=result.get(timeout=30))
+    watch_progress("node")
 elif what == "r_progress":
-    result = app.send_task("long_task", args=[6], queue="r")
-    seen = []
-    deadline = time.time() + 30
-    while not result.ready() and time.time() < deadline:
-        if result.state == "PROGRESS" and (not seen or seen[-1] != result.info["current"]):
-            seen.append(result.info["current"])
-        time.sleep(0.05)
-    report(progress=seen, result=result.get(timeout=30))
+    watch_progress("r")
 elif what == "time_limit":
     try:
         app.send_task("long_task", args=[50], queue="node", time_limit=1).get(timeout=30)

@@ -79,6 +79,26 @@ export function switchyardQueueOf(celeryQueue: string): { kind: WorkerKind; queu
 
 class Unreadable extends Error {}
 
+/**
+ * Positional args with Celery's keyword arguments put in place by the task's parameter names;
+ * `received` leading parameters are filled by a value handed on (a chain step's), not by `args`.
+ */
+export function withKeywords(
+  params: readonly string[],
+  positional: readonly unknown[],
+  kwargs: Record<string, unknown>,
+  received = 0,
+): { args: unknown[]; unknown: string[] } {
+  const args = [...positional];
+  const unknown: string[] = [];
+  for (const [name, value] of Object.entries(kwargs)) {
+    const index = params.indexOf(name) - received;
+    if (index < 0) unknown.push(name);
+    else args[index] = value;
+  }
+  return { args, unknown };
+}
+
 /** A protocol v2 (or v1) message's task id, name, args, kwargs and delivery fields. */
 export function readCeleryMessage(raw: string) {
   let envelope: Envelope;
@@ -230,12 +250,7 @@ export class CeleryBridge {
       const why = await this.startChain(message, celeryQueue);
       if (why !== null) await failure(why);
     } else {
-      const args = [...message.args];
-      const unknown = Object.keys(message.kwargs).filter((name) => !definition.params.includes(name));
-      for (const [name, value] of Object.entries(message.kwargs)) {
-        const index = definition.params.indexOf(name);
-        if (index >= 0) args[index] = value;
-      }
+      const { args, unknown } = withKeywords(definition.params, message.args, message.kwargs);
       const checked = definition.args.safeParse(args);
       if (unknown.length > 0 || !checked.success) {
         const why =
@@ -303,12 +318,16 @@ export class CeleryBridge {
         return `chain step ${i} (${String(signature.task)}) names no Switchyard queue or task id (Celery queue ${queue})`;
       }
       const definition = TASK_CATALOGUE[target.kind][signature.task];
-      const args = Array.isArray(signature.args) ? [...(signature.args as unknown[])] : [];
-      for (const [name, value] of Object.entries((signature.kwargs ?? {}) as Record<string, unknown>)) {
-        const index = definition?.params.indexOf(name) ?? -1;
-        if (index < 0) return `chain step ${i} ${signature.task}() got an unexpected keyword argument ${name}`;
-        // A step that receives the previous result has it in front: its kwargs come after.
-        args[index - (i > 0 && signature.immutable !== true ? 1 : 0)] = value;
+      // A step that receives the previous result has it in front: its own args start one later.
+      const received = i > 0 && signature.immutable !== true ? 1 : 0;
+      const { args, unknown } = withKeywords(
+        definition?.params ?? [],
+        Array.isArray(signature.args) ? (signature.args as unknown[]) : [],
+        (signature.kwargs ?? {}) as Record<string, unknown>,
+        received,
+      );
+      if (unknown.length > 0) {
+        return `chain step ${i} ${signature.task}() got unexpected keyword arguments: ${unknown.join(', ')}`;
       }
       ids.push(id);
       steps.push({

@@ -14,11 +14,11 @@ import type { Redis } from 'ioredis';
 import { codec } from '../codec.js';
 import { parseQueueId } from '../keys.js';
 import type { Logger } from '../logger.js';
-import { resolveOptions } from '../options.js';
+import { planTask } from '../plan.js';
 import type { TaskPayload, TaskQueues } from '../queue.js';
 import { TaskRecord } from '../status.js';
-import { TASK_CATALOGUE, type WorkerKind } from '../tasks.js';
-import { held, pending, revoked } from '../transitions.js';
+import type { WorkerKind } from '../tasks.js';
+import { held, revoked } from '../transitions.js';
 import {
   applyStepOutcome,
   isWorkflowFinished,
@@ -162,15 +162,12 @@ export class WorkflowAdvancer {
     args: unknown[],
   ): { record: TaskRecord; payload: TaskPayload } {
     const step = node.step!;
-    const definition = TASK_CATALOGUE[step.worker][step.task];
-    if (!definition) throw new Error(`no ${step.worker} task named ${step.task}`);
-    const options = resolveOptions(definition.defaults, step.options);
-    const ids = { workflow_id: workflow.workflow_id, parent_id: step.parent_id };
-    const record = pending(
-      { task_id: step.task_id, worker: step.worker, queue: step.queue, task: step.task, args, options, ...ids },
-      workflow.created_at,
-    );
-    return { record, payload: { task: step.task, args, created_at: workflow.created_at, options, ...ids } };
+    const submission = { task: step.task, args, queue: step.queue, ...(step.options ? { options: step.options } : {}) };
+    return planTask(step.worker, step.task_id, submission, Date.now(), {
+      workflow_id: workflow.workflow_id,
+      parent_id: step.parent_id,
+      created_at: workflow.created_at,
+    });
   }
 
   /** Creates every step of a new workflow as a held task (its record can be collected at once). */
