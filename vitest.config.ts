@@ -7,7 +7,7 @@ export default defineConfig({
   },
   ssr: { resolve: { conditions: ['source'] } },
   test: {
-    include: ['{shared,gateway,node-worker}/test/**/*.test.ts', 'tests/**/*.test.ts'],
+    include: ['{shared,client,gateway,node-worker,cli,dashboard}/test/**/*.test.ts', 'tests/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Two cores: process-spawning end-to-end files must not all run at once.

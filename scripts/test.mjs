@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { ROOT, ensureNodeModules, ensureSystemPackages } from './lib/prerequisites.mjs';
 
 ensureNodeModules();
-const missing = ensureSystemPackages(['redis', 'r', 'rTests', 'celery']);
+const missing = ensureSystemPackages(['redis', 'r', 'rTests', 'celery', 'browser', 'prometheusParser']);
 if (missing.length > 0) {
   console.error(`[switchyard] cannot run the tests without: ${missing.join(', ')}`);
   process.exit(1);

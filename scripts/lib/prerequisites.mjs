@@ -46,6 +46,13 @@ const NEEDS = {
     check: () => spawnSync('/usr/bin/python3', ['-c', 'import celery, redis'], { stdio: 'ignore' }).status === 0,
     packages: ['python3-celery', 'python3-redis'],
   },
+  // The dashboard's tests (dashboard/test): a real browser, Debian's chromium driven by playwright-core.
+  browser: { check: () => existsSync('/usr/bin/chromium'), packages: ['chromium'] },
+  // tests/metrics: Prometheus's own text-format parser (prometheus_client) reads /metrics.
+  prometheusParser: {
+    check: () => spawnSync('/usr/bin/python3', ['-c', 'import prometheus_client'], { stdio: 'ignore' }).status === 0,
+    packages: ['python3-prometheus-client'],
+  },
   // tests/deploy: `docker-compose config` validates docker-compose.yml without a Docker engine.
   dockerCompose: {
     check: () => spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0,
