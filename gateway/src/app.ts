@@ -31,6 +31,7 @@ import { createTasksRouter } from './routes/tasks-router.js';
 import { createCeleryRouter } from './routes/celery-router.js';
 import type { CeleryBroker } from './celery/celery-broker.js';
 import { createWorkflowsRouter } from './routes/workflows-router.js';
+import { createUiRouter, type UiOptions } from './routes/ui-router.js';
 import { createIdempotency } from './services/idempotency.js';
 import { createQueueService } from './services/queue-service.js';
 import { createTaskService } from './services/task-service.js';
@@ -57,6 +58,8 @@ export interface AppDeps {
   advancer?: WorkflowAdvancer;
   /** With CELERY_BROKER_URL: /celery reaches real Celery workers. Without: /celery is an alias of /node. */
   celeryBroker?: CeleryBroker;
+  /** The dashboard at /ui: UI_DIR and UI_READ_ONLY (default: dashboard/dist, actions shown). */
+  ui?: Omit<UiOptions, 'apiKeyRequired'>;
 }
 
 const ALWAYS_OPEN = new Set(['/healthz', '/readyz']);
@@ -110,6 +113,7 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
 
+  app.use('/ui', createUiRouter({ ...deps.ui, apiKeyRequired: apiKeys.length > 0 })); // before auth: it asks for the key
   app.use(authenticate(apiKeys, (path) => ALWAYS_OPEN.has(path) || (docsPublic && DOCS_PATHS.test(path))));
   app.use(express.json({ limit: deps.bodyLimitBytes, strict: false }));
   app.use(createHealthRouter(() => redis.ping()));

@@ -66,6 +66,7 @@ async function main(): Promise<void> {
     rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
     taskRoutes: config.TASK_ROUTES,
     maxQueueLength: config.MAX_QUEUE_LENGTH,
+    ui: { dir: config.UI_DIR, readOnly: config.UI_READ_ONLY },
   });
 
   void advancer.start(subscriber).catch((error: unknown) => logger.warn('workflow advancer not started', { error }));

@@ -114,6 +114,17 @@ export const GatewayEnv = z.object({
   /** Whether /docs and /openapi.json are open without an API key. */
   DOCS_PUBLIC: oneOf(['true', 'false'], 'true').transform((value) => value === 'true'),
   /**
+   * Whether GET /metrics is open without an API key when API_KEYS is set (docs/metrics.md). Default
+   * false: queue names and task counts are the operator's business; Prometheus can send a key as a
+   * bearer token.
+   */
+  METRICS_PUBLIC: oneOf(['true', 'false'], 'false').transform((value) => value === 'true'),
+  /**
+   * Longest a scrape of /metrics waits for the figures it reads from Redis (queues, task outcomes);
+   * past it the scrape answers without them and switchyard_metrics_redis_up is 0.
+   */
+  METRICS_READ_TIMEOUT_MS: wholeNumber(5_000, 100, 60_000),
+  /**
    * Requests one caller (API key, or address without keys) may make per minute to the task routes;
    * 0 = no limit, the default: a script submitting a batch on a laptop should not meet 429s.
    */
@@ -140,6 +151,13 @@ export const GatewayEnv = z.object({
         return false;
       }
     }, 'must be empty or a URL starting with redis:// or rediss://'),
+  /**
+   * The dashboard at /ui shows no buttons (cancel, pause, resume, requeue): a view for people who
+   * should watch, not act. The API is unchanged; who may act is decided by API keys.
+   */
+  UI_READ_ONLY: oneOf(['true', 'false'], 'false').transform((value) => value === 'true'),
+  /** Folder of the built dashboard served at /ui. Empty: dashboard/dist beside the gateway package. */
+  UI_DIR: z.string().trim().default(''),
 });
 export type GatewayConfig = z.infer<typeof GatewayEnv>;
 
@@ -162,6 +180,10 @@ export const NodeWorkerEnv = z.object({
   CPU_THREADS: wholeNumber(Math.min(4, availableParallelism()), 1, 256),
   /** A task delivered this many times without finishing (its worker keeps dying) is given up as FAILURE. */
   MAX_DELIVERIES: wholeNumber(20, 1, 1_000),
+  /** Port of the worker's own GET /metrics (Prometheus text, docs/metrics.md); 0 = not served, the default. */
+  METRICS_PORT: wholeNumber(0, 0, 65_535),
+  /** Interface METRICS_PORT listens on. */
+  METRICS_HOST: z.string().trim().min(1, 'must not be empty').default('0.0.0.0'),
 });
 export type NodeWorkerConfig = z.infer<typeof NodeWorkerEnv>;
 
