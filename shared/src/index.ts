@@ -21,3 +21,4 @@ export * from './workflows/engine.js';
 export * from './workflows/store.js';
 export * from './workflows/advancer.js';
 export * from './workflows/steps.js';
+export type * from './task-types.js';
