@@ -116,7 +116,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/ui', createUiRouter({ ...deps.ui, apiKeyRequired: apiKeys.length > 0 })); // before auth: it asks for the key
   app.use(authenticate(apiKeys, (path) => ALWAYS_OPEN.has(path) || (docsPublic && DOCS_PATHS.test(path))));
   app.use(express.json({ limit: deps.bodyLimitBytes, strict: false }));
-  app.use(createHealthRouter(() => redis.ping()));
+  app.use(createHealthRouter({ redis, keys }));
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument);
   });

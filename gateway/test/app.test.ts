@@ -190,7 +190,8 @@ describe('GET /node/collect', () => {
 describe('operations and docs', () => {
   it('GET /healthz and /readyz answer while Redis is up', async () => {
     expect((await request(gateway.app).get('/healthz')).body).toEqual({ status: 'ok' });
-    expect((await request(gateway.app).get('/readyz')).body).toEqual({ status: 'ready' });
+    // Ready without any worker: tasks wait in their queue.
+    expect((await request(gateway.app).get('/readyz')).body).toEqual({ status: 'ready', workers: { node: 0, r: 0 } });
   });
 
   it('GET /openapi.json documents every route with the request schemas', async () => {

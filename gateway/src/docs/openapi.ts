@@ -309,10 +309,18 @@ export function buildOpenApiDocument(
     method: 'get',
     path: '/readyz',
     tags: ['Operations'],
-    summary: 'Readiness: Redis answers (no API key needed)',
+    summary: 'Readiness: Redis answers (no API key needed); also how many workers of each kind are alive',
+    description:
+      'Ready depends on Redis only: with no worker the gateway still accepts tasks, which wait in their queue.',
     security: [],
     responses: {
-      200: json(z.object({ status: z.literal('ready') }), 'Ready'),
+      200: json(
+        z.object({
+          status: z.literal('ready'),
+          workers: z.object({ node: z.number().int(), r: z.number().int() }),
+        }),
+        'Ready',
+      ),
       503: errorReply('Redis is unavailable'),
     },
   });

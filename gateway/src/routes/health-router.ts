@@ -1,19 +1,25 @@
-/** Liveness (the process answers) and readiness (Redis answers) for orchestrators and load balancers. */
+/**
+ * Liveness (the process answers) and readiness (Redis answers) for orchestrators and load balancers.
+ * /readyz also says how many workers of each kind are alive (fresh heartbeat in the registry), but
+ * readiness does not depend on them: with no worker the gateway still accepts tasks, which wait in
+ * their queue until one starts.
+ */
 import { Router } from 'express';
-import { SwitchyardError } from '@switchyard/shared';
+import { SwitchyardError, WORKER_KINDS, listWorkers, type KeyLayout, type Redis } from '@switchyard/shared';
 
-export function createHealthRouter(pingRedis: () => Promise<unknown>): Router {
+export function createHealthRouter({ redis, keys }: { redis: Redis; keys: KeyLayout }): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
   router.get('/readyz', async (_req, res) => {
-    try {
-      await pingRedis();
-    } catch (error) {
+    const [, workers] = await Promise.all([redis.ping(), listWorkers(redis, keys)]).catch((error: unknown) => {
       throw new SwitchyardError('redis_unavailable', 'Redis is unavailable', { cause: error });
-    }
-    res.json({ status: 'ready' });
+    });
+    const alive = Object.fromEntries(
+      WORKER_KINDS.map((kind) => [kind, workers.filter((worker) => worker.kind === kind).length]),
+    );
+    res.json({ status: 'ready', workers: alive });
   });
   return router;
 }
