@@ -23,6 +23,8 @@ import { buildOpenApiDocument } from './docs/openapi.js';
 import { authenticate } from './http/auth.js';
 import { errorHandler } from './http/errors.js';
 import { rateLimitPerCaller } from './http/rate-limit.js';
+import { createGatewayMetrics } from './metrics/gateway-metrics.js';
+import { openApiPathMatcher } from './metrics/route-label.js';
 import type { RServiceClient } from './r-service/client.js';
 import { createDeadLettersRouter } from './routes/dead-letters-router.js';
 import { createHealthRouter } from './routes/health-router.js';
@@ -48,6 +50,10 @@ export interface AppDeps {
   apiKeys?: readonly string[];
   /** /docs and /openapi.json open without a key (default true). */
   docsPublic?: boolean;
+  /** GET /metrics open without an API key (METRICS_PUBLIC; default false). */
+  metricsPublic?: boolean;
+  /** Longest a scrape of /metrics waits for Redis (METRICS_READ_TIMEOUT_MS; default 5000). */
+  metricsReadTimeoutMs?: number;
   /** Requests per caller per minute on the task routes; 0 = no limit (default 0). */
   rateLimitPerMinute?: number;
   /** Queue by task name (TASK_ROUTES); default none. */
@@ -64,15 +70,6 @@ export interface AppDeps {
 
 const ALWAYS_OPEN = new Set(['/healthz', '/readyz']);
 const DOCS_PATHS = /^\/(docs(\/.*)?|openapi\.json)$/;
-
-/** The methods the OpenAPI document lists for a path (its `{param}` parts match any segment). */
-function methodsByPath(document: { paths?: Record<string, object | undefined> }): (path: string) => string[] {
-  const routes = Object.entries(document.paths ?? {}).map(([template, operations]) => ({
-    pattern: new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`),
-    methods: Object.keys(operations ?? {}).map((method) => method.toUpperCase()),
-  }));
-  return (path) => routes.find((route) => route.pattern.test(path))?.methods ?? [];
-}
 
 export function createApp(deps: AppDeps): Express {
   const { redis, keys, logger } = deps;
@@ -104,19 +101,32 @@ export function createApp(deps: AppDeps): Express {
   });
   const apiKeys = deps.apiKeys ?? [];
   const docsPublic = deps.docsPublic ?? true;
+  const metricsPublic = deps.metricsPublic ?? false;
+  const queueService = createQueueService(redis, keys, queues);
+  const isOpenPath = (path: string) =>
+    ALWAYS_OPEN.has(path) || (docsPublic && DOCS_PATHS.test(path)) || (metricsPublic && path === '/metrics');
 
   const openApiDocument = buildOpenApiDocument({
     authenticated: apiKeys.length > 0,
     rateLimited: (deps.rateLimitPerMinute ?? 0) > 0,
   });
+  const matchPath = openApiPathMatcher(openApiDocument);
+  const metrics = createGatewayMetrics({
+    queues: queueService,
+    matchPath,
+    readTimeoutMs: deps.metricsReadTimeoutMs ?? 5_000,
+    logger,
+  });
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  app.use(metrics.countRequests); // first: every request is counted, whoever answers it
 
   app.use('/ui', createUiRouter({ ...deps.ui, apiKeyRequired: apiKeys.length > 0 })); // before auth: it asks for the key
-  app.use(authenticate(apiKeys, (path) => ALWAYS_OPEN.has(path) || (docsPublic && DOCS_PATHS.test(path))));
+  app.use(authenticate(apiKeys, isOpenPath));
   app.use(express.json({ limit: deps.bodyLimitBytes, strict: false }));
   app.use(createHealthRouter({ redis, keys }));
+  app.get('/metrics', metrics.serve);
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument);
   });
@@ -135,11 +145,11 @@ export function createApp(deps: AppDeps): Express {
     deps.celeryBroker ? createCeleryRouter(deps.celeryBroker, randomUUID) : createTasksRouter('node', tasks),
   );
   api.use('/rserve', createTasksRouter('r', tasks)); // the seed's R paths
-  api.use(createQueuesRouter(createQueueService(redis, keys, queues)));
+  api.use(createQueuesRouter(queueService));
   api.use(createWorkflowsRouter(workflows));
   app.use(api);
 
-  const methodsOf = methodsByPath(openApiDocument);
+  const methodsOf = (path: string) => matchPath(path)?.methods ?? [];
   app.use((req, res, next) => {
     const allowed = methodsOf(req.path);
     if (allowed.length > 0) {

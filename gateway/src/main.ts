@@ -63,6 +63,8 @@ async function main(): Promise<void> {
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     apiKeys: config.API_KEYS,
     docsPublic: config.DOCS_PUBLIC,
+    metricsPublic: config.METRICS_PUBLIC,
+    metricsReadTimeoutMs: config.METRICS_READ_TIMEOUT_MS,
     rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
     taskRoutes: config.TASK_ROUTES,
     maxQueueLength: config.MAX_QUEUE_LENGTH,
