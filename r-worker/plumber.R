@@ -2,8 +2,8 @@
 # (R/service.R) and sends back its answer (R/http_answers.R). main.R plumbs this file in an
 # environment that holds `service`, `logger` and `service_token` next to the helpers in R/. Plumber
 # parses no bodies (an empty parser list): validate.R reads the raw bytes, so malformed JSON is a 400,
-# not a 500. Cancel and requeue are not here: the gateway does both through Redis (cancel-5,
-# requeue-dead-6), for R tasks as for Node ones.
+# not a 500. Cancel and requeue are not here: the gateway does both through Redis (cancel-7,
+# requeue-dead-7), for R tasks as for Node ones.
 
 #* @apiTitle Switchyard R worker
 

@@ -33,6 +33,11 @@ import { createTasksRouter } from './routes/tasks-router.js';
 import { createCeleryRouter } from './routes/celery-router.js';
 import type { CeleryBroker } from './celery/celery-broker.js';
 import { createWorkflowsRouter } from './routes/workflows-router.js';
+import { createEventsRouter } from './routes/events-router.js';
+import { createLiveEvents } from './events/live-events.js';
+import type { EventStream } from './events/sse.js';
+import { StreamHub } from './events/stream-hub.js';
+import { createTaskLists } from './services/task-lists.js';
 import { createUiRouter, type UiOptions } from './routes/ui-router.js';
 import { createIdempotency } from './services/idempotency.js';
 import { createQueueService } from './services/queue-service.js';
@@ -62,6 +67,10 @@ export interface AppDeps {
   maxQueueLength?: number;
   /** Moves workflows on; main.ts also starts its loop. Default: one made here (no loop). */
   advancer?: WorkflowAdvancer;
+  /** Reads the event streams for live events; main.ts closes it at shutdown. Default: one made here. */
+  hub?: StreamHub;
+  /** Open live-event streams; main.ts ends them at shutdown. Default: a set made here. */
+  eventStreams?: Set<EventStream>;
   /** With CELERY_BROKER_URL: /celery reaches real Celery workers. Without: /celery is an alias of /node. */
   celeryBroker?: CeleryBroker;
   /** The dashboard at /ui: UI_DIR and UI_READ_ONLY (default: dashboard/dist, actions shown). */
@@ -146,6 +155,16 @@ export function createApp(deps: AppDeps): Express {
   );
   api.use('/rserve', createTasksRouter('r', tasks)); // the seed's R paths
   api.use(createQueuesRouter(queueService));
+  const live = createLiveEvents({
+    redis,
+    keys,
+    reader,
+    hub: deps.hub ?? new StreamHub(redis, logger),
+    store: workflowStore,
+    workflowView: workflows.view,
+  });
+  const open = deps.eventStreams ?? new Set<EventStream>();
+  api.use(createEventsRouter({ live, lists: createTaskLists(redis, keys), reader, workflows, open }));
   api.use(createWorkflowsRouter(workflows));
   app.use(api);
 

@@ -1,4 +1,6 @@
 /** Gateway process: wires config, Redis and the R service client, listens, and shuts down gracefully. */
+import type { EventStream } from './events/sse.js';
+import { StreamHub } from './events/stream-hub.js';
 import { once } from 'node:events';
 import {
   GatewayEnv,
@@ -44,10 +46,14 @@ async function main(): Promise<void> {
   celeryRedis?.on('error', (error: Error) => logger.warn('celery broker connection error', { error }));
   const subscriber = createRedis(config.REDIS_URL, 'blocking');
   subscriber.on('error', (error: Error) => logger.warn('redis connection error', { error }));
+  const hub = new StreamHub(redis, logger);
+  const eventStreams = new Set<EventStream>();
   const app = createApp({
     redis,
     keys,
     advancer,
+    hub,
+    eventStreams,
     ...(celeryRedis
       ? {
           celeryBroker: createCeleryBroker(celeryRedis, {
@@ -111,6 +117,9 @@ async function main(): Promise<void> {
     const force = setTimeout(() => server.closeAllConnections(), config.SHUTDOWN_GRACE_MS);
     force.unref();
     server.closeIdleConnections();
+    // Live-event clients reconnect (to another replica) with Last-Event-ID; holding them would only delay the stop.
+    for (const stream of eventStreams) stream.end();
+    hub.close();
     server.close(() => {
       void Promise.allSettled([advancer.stop(), bridge?.stop(), rService.close()])
         .then(() => Promise.allSettled([redis.quit(), subscriber.quit(), celeryRedis?.quit()]))

@@ -41,6 +41,7 @@ new_key_layout <- function(prefix, templates = contracts()$key_layout$templates)
       kind = kind, name = name, id = id,
       wait = of("wait"), delayed = of("delayed"), leases = of("leases"), dead = of("dead"),
       paused = of("paused"), seq = of("seq"), marker = of("marker"), handoffs = of("handoffs"),
+      events = of("events"), stats = of("stats"),
       task = function(task_id) key("task", kind = kind, queue = name, task_id = task_id),
       job = function(task_id) key("job", kind = kind, queue = name, task_id = task_id),
       job_prefix = of("jobPrefix")

@@ -1,5 +1,5 @@
 # The worker service behind the HTTP endpoints, built from its dependencies so tests can run it
-# in-process (no port): accepting a submission into its queue (enqueue-6: record, job and queue entry
+# in-process (no port): accepting a submission into its queue (enqueue-7: record, job and queue entry
 # in one step), health, the upkeep loop and shutdown. plumber.R only turns HTTP requests into these
 # calls and the answers back into HTTP; the tasks are claimed and run by the supervisor
 # (supervisor.R), which never refuses a submission for lack of a free child.

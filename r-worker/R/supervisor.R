@@ -324,7 +324,7 @@ new_supervisor <- function(config, deps) {
     guarded("worker registry", registry$stop)
   }
 
-  # Shutdown, last step: kills every running child and hands its task back (release-6), so another
+  # Shutdown, last step: kills every running child and hands its task back (release-7), so another
   # worker (or this service, restarted) runs it next. Returns the pids killed.
   hand_back <- function(entry) {
     stop_child(entry, "shutdown")

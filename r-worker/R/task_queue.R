@@ -25,6 +25,20 @@ script_outcome <- function(reply) {
   name
 }
 
+# The run-time arguments finish-7 takes for a terminal record (runTimeArguments in task-metrics.ts):
+# seconds from started_at to finished_at and the bucket they fall in (rules.json
+# runtime_buckets_seconds), or two empty strings when the task never started.
+run_time_arguments <- function(record) {
+  if (is.null(record$started_at)) {
+    return(list("", ""))
+  }
+  end <- record$finished_at %or% record$updated_at
+  seconds <- max(0, parse_iso_datetime(end) - parse_iso_datetime(record$started_at))
+  bounds <- unlist(shared_rules()$runtime_buckets_seconds)
+  bucket <- bounds[seconds <= bounds][1]
+  list(as.character(seconds), if (is.na(bucket)) "+Inf" else as.character(bucket))
+}
+
 reply_strings <- function(items) {
   vapply(items, function(item) if (is.null(item)) "" else as_text(item), character(1), USE.NAMES = FALSE)
 }
@@ -47,7 +61,7 @@ new_task_queues <- function(redis, scripts, keys, record_ttl_seconds, kind = "r"
 
   # Accepts a task into record$queue (waiting, or delayed when payload$options$eta is ahead):
   # "ok", "task_exists" or "queue_full". The locator is claimed first with NX: a task id is one task
-  # across every queue (enqueue-6 alone refuses a repeated id only within one queue), and a refused
+  # across every queue (enqueue-7 alone refuses a repeated id only within one queue), and a refused
   # duplicate never moves the locator of the task that holds the id.
   enqueue <- function(record, payload, max_length = 0, wake = TRUE) {
     q <- queue(record$queue)
@@ -62,8 +76,8 @@ new_task_queues <- function(redis, scripts, keys, record_ttl_seconds, kind = "r"
       return("task_exists")
     }
     reply <- run(
-      "enqueue-6",
-      c(q$task(record$task_id), q$job(record$task_id), q$wait, q$delayed, q$marker, q$seq),
+      "enqueue-7",
+      c(q$task(record$task_id), q$job(record$task_id), q$wait, q$delayed, q$marker, q$seq, q$events),
       list(
         record$task_id, encode_record(record), msgpack_encode(payload), record_ttl_seconds,
         payload$options$priority, due, max_length, if (wake) keys$wake_channel(kind) else "", now, q$id
@@ -120,8 +134,8 @@ new_task_queues <- function(redis, scripts, keys, record_ttl_seconds, kind = "r"
   write_record <- function(record, token) {
     q <- queue(record$queue)
     reply <- run(
-      "write-record-2", c(q$job(record$task_id), q$task(record$task_id)),
-      list(token, encode_record(record), record_ttl_seconds),
+      "write-record-3", c(q$job(record$task_id), q$task(record$task_id), q$events),
+      list(token, encode_record(record), record_ttl_seconds, record$task_id),
       idempotent = TRUE
     )
     script_outcome(reply) == "ok"
@@ -132,10 +146,13 @@ new_task_queues <- function(redis, scripts, keys, record_ttl_seconds, kind = "r"
   finish <- function(record, token, dead_letter = FALSE) {
     q <- queue(record$queue)
     reply <- run(
-      "finish-5", c(q$leases, q$job(record$task_id), q$task(record$task_id), q$dead, q$handoffs),
-      list(
-        record$task_id, token, encode_record(record), record_ttl_seconds, if (dead_letter) "1" else "", now_ms(),
-        keys$handoff_channel, q$id
+      "finish-7", c(q$leases, q$job(record$task_id), q$task(record$task_id), q$dead, q$handoffs, q$events, q$stats),
+      c(
+        list(
+          record$task_id, token, encode_record(record), record_ttl_seconds, if (dead_letter) "1" else "", now_ms(),
+          keys$handoff_channel, q$id, record$task, record$state
+        ),
+        run_time_arguments(record)
       ),
       idempotent = TRUE
     )
@@ -146,10 +163,11 @@ new_task_queues <- function(redis, scripts, keys, record_ttl_seconds, kind = "r"
   # lease is lost. Safe to send again. Returns when it is due (ms) as attribute `due_ms`.
   retry <- function(record, token, delay_ms) {
     q <- queue(record$queue)
-    due <- now_ms() + delay_ms
+    now <- now_ms()
+    due <- now + delay_ms
     reply <- run(
-      "retry-5", c(q$leases, q$delayed, q$job(record$task_id), q$task(record$task_id), q$marker),
-      list(record$task_id, token, encode_record(record), record_ttl_seconds, due),
+      "retry-7", c(q$leases, q$delayed, q$job(record$task_id), q$task(record$task_id), q$marker, q$events, q$stats),
+      list(record$task_id, token, encode_record(record), record_ttl_seconds, due, now, record$task),
       idempotent = TRUE
     )
     structure(script_outcome(reply) == "ok", due_ms = due)
@@ -159,7 +177,7 @@ new_task_queues <- function(redis, scripts, keys, record_ttl_seconds, kind = "r"
   release <- function(record, token) {
     q <- queue(record$queue)
     reply <- run(
-      "release-6", c(q$leases, q$wait, q$job(record$task_id), q$task(record$task_id), q$marker, q$seq),
+      "release-7", c(q$leases, q$wait, q$job(record$task_id), q$task(record$task_id), q$marker, q$seq, q$events),
       list(record$task_id, token, encode_record(record), record_ttl_seconds, keys$wake_channel(kind), q$id)
     )
     script_outcome(reply) == "ok"

@@ -6,12 +6,15 @@
   KEYS[3] job hash                  ARGV[3] record TTL in seconds
   KEYS[4] task record (STRING)      ARGV[4] cancel channel
   KEYS[5] handoffs (ZSET)           ARGV[5] now (ms since the epoch)
-                                    ARGV[6] handoff channel, or ''
-                                    ARGV[7] the queue's name (`<kind>:<queue>`)
+  KEYS[6] events (STREAM)           ARGV[6] handoff channel, or ''
+  KEYS[7] stats (HASH)              ARGV[7] the queue's name (`<kind>:<queue>`)
+                                    ARGV[8] task name
   A held workflow step is revoked as a waiting one is; a workflow step revoked now is handed off.
   Returns 1 (ok) revoked now; 2 (running) its worker was asked to stop it; -4 (no_such_task) no such
   unfinished task (finished, or unknown); -5 (task_finished) a dead letter (finished as FAILURE). ]]
 --@include handoff
+--@include events
+--@include stats
 if redis.call('EXISTS', KEYS[3]) == 0 then return -4 end
 local fields = redis.call('HMGET', KEYS[3], 'token', 'dead')
 if fields[2] then return -5 end
@@ -24,5 +27,6 @@ redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 hand_off(KEYS[3], KEYS[5], ARGV[1], ARGV[5], ARGV[6], ARGV[7])
 redis.call('DEL', KEYS[3])
-redis.call('SET', KEYS[4], ARGV[2], 'EX', ARGV[3])
+write_record(KEYS[4], KEYS[6], ARGV[1], ARGV[2], ARGV[3])
+count_outcome(KEYS[7], ARGV[8], 'REVOKED', ARGV[5])
 return 1

@@ -6,7 +6,7 @@
   KEYS[4] delayed (ZSET)            ARGV[4] record TTL in seconds
   KEYS[5] marker (ZSET)             ARGV[5] priority 0-9
   KEYS[6] seq (STRING)              ARGV[6] when it may run (ms since the epoch; 0: now; -1: held, see below)
-                                    ARGV[7] most tasks waiting or delayed in this queue; 0: no bound
+  KEYS[7] events (STREAM)           ARGV[7] most tasks waiting or delayed in this queue; 0: no bound
                                     ARGV[8] wake channel to PUBLISH the queue's name on, or ''
                                     ARGV[9] now (ms since the epoch)
                                     ARGV[10] the queue's name (`<kind>:<queue>`), for the wake message
@@ -14,13 +14,15 @@
                                     ARGV[12] attempts already made elsewhere (a Celery message's
                                              `retries`), counted as failed ones (optional, 0)
   A held task (a workflow step waiting for earlier steps) gets its record and job but no place in the
-  queue; release-held-6 gives it its arguments and its place later.
+  queue; release-held-7 gives it its arguments and its place later.
   Returns 1 (ok) queued; -2 (task_exists) a task with that id exists, nothing changed; -3 (queue_full)
   the queue holds ARGV[7] tasks already, nothing changed. ]]
 --@include waiting
+--@include events
 local bound = tonumber(ARGV[7])
 if bound > 0 and redis.call('ZCARD', KEYS[3]) + redis.call('ZCARD', KEYS[4]) >= bound then return -3 end
-if not redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[4], 'NX') then return -2 end
+if redis.call('EXISTS', KEYS[1]) == 1 then return -2 end
+write_record(KEYS[1], KEYS[7], ARGV[1], ARGV[2], ARGV[4])
 local earlier = tonumber(ARGV[12] or '0') or 0
 redis.call('HSET', KEYS[2], 'payload', ARGV[3], 'priority', ARGV[5], 'attempts', earlier, 'failures', earlier, 'enqueued_at', ARGV[9])
 if ARGV[11] and ARGV[11] ~= '' then redis.call('HSET', KEYS[2], 'workflow', ARGV[11]) end

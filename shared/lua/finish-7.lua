@@ -6,14 +6,19 @@
   KEYS[3] task record (STRING)      ARGV[3] terminal record (MessagePack)
   KEYS[4] dead letters (ZSET)       ARGV[4] record TTL in seconds
   KEYS[5] handoffs (ZSET)           ARGV[5] '1' to dead-letter the task, else ''
-                                    ARGV[6] now (ms since the epoch)
-                                    ARGV[7] handoff channel, or '' (optional)
+  KEYS[6] events (STREAM)           ARGV[6] now (ms since the epoch)
+  KEYS[7] stats (HASH)              ARGV[7] handoff channel, or ''
                                     ARGV[8] the queue's name (`<kind>:<queue>`)
+                                    ARGV[9] task name, ARGV[10] terminal state
+                                    ARGV[11] run time in seconds, or '' (never started)
+                                    ARGV[12] its run-time bucket (upper bound, '+Inf' last)
   Returns 1 (ok) acknowledged (or already, by this very call sent before); -1 (lease_lost) another
   worker owns the task now, nothing changed. ]]
 --@include lease
 --@include dead-letter
 --@include handoff
+--@include events
+--@include stats
 if not holds_lease(KEYS[2], ARGV[2]) then
   if already_written(KEYS[3], ARGV[3]) then return 1 end
   return -1
@@ -25,5 +30,6 @@ if ARGV[5] == '1' then
 else
   redis.call('DEL', KEYS[2])
 end
-redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[4])
+write_record(KEYS[3], KEYS[6], ARGV[1], ARGV[3], ARGV[4])
+count_outcome(KEYS[7], ARGV[9], ARGV[10], ARGV[6], ARGV[11], ARGV[12])
 return 1

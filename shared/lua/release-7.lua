@@ -6,13 +6,15 @@
   KEYS[4] task record (STRING)      ARGV[4] record TTL in seconds
   KEYS[5] marker (ZSET)             ARGV[5] wake channel to PUBLISH the queue's name on, or '' (optional)
   KEYS[6] seq (STRING)              ARGV[6] the queue's name (`<kind>:<queue>`)
+  KEYS[7] events (STREAM)
   Returns 1 (ok) handed back; -1 (lease_lost) the lease was already lost. ]]
 --@include lease
 --@include waiting
+--@include events
 if not holds_lease(KEYS[3], ARGV[2]) then return -1 end
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[3], 'token')
 push_waiting(KEYS[2], KEYS[6], KEYS[5], ARGV[1], redis.call('HGET', KEYS[3], 'priority') or '5', true)
-redis.call('SET', KEYS[4], ARGV[3], 'EX', ARGV[4])
+write_record(KEYS[4], KEYS[7], ARGV[1], ARGV[3], ARGV[4])
 if ARGV[5] and ARGV[5] ~= '' then redis.call('PUBLISH', ARGV[5], ARGV[6]) end
 return 1

@@ -8,15 +8,16 @@
   KEYS[5] marker (ZSET)             ARGV[5] when it may run (ms since the epoch; 0: now)
   KEYS[6] seq (STRING)              ARGV[6] now (ms since the epoch)
                                     ARGV[7] wake channel to PUBLISH the queue's name on, or ''
-                                    ARGV[8] the queue's name (`<kind>:<queue>`)
+  KEYS[7] events (STREAM)           ARGV[8] the queue's name (`<kind>:<queue>`)
   Returns 1 (ok) released (now or before); -4 (no_such_task) there is no such job (never held, or
   cancelled: its record says which). ]]
 --@include waiting
+--@include events
 if redis.call('EXISTS', KEYS[1]) == 0 then return -4 end
 if redis.call('HGET', KEYS[1], 'held') ~= '1' then return 1 end
 redis.call('HDEL', KEYS[1], 'held')
 redis.call('HSET', KEYS[1], 'payload', ARGV[2], 'enqueued_at', ARGV[6])
-redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])
+write_record(KEYS[2], KEYS[7], ARGV[1], ARGV[3], ARGV[4])
 if tonumber(ARGV[5]) > tonumber(ARGV[6]) then
   redis.call('ZADD', KEYS[4], ARGV[5], ARGV[1])
   redis.call('ZADD', KEYS[5], 'LT', ARGV[5], '0')

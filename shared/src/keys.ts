@@ -37,6 +37,10 @@ export interface QueueKeys {
   readonly marker: string;
   /** ZSET: ids of workflow steps that ended and whose workflow has not taken note yet (the outbox), by when (ms). */
   readonly handoffs: string;
+  /** STREAM: every record the queue's scripts write (fields `task`, `record`), trimmed to about 10,000; feeds live events. */
+  readonly events: string;
+  /** HASH: outcome counts, run-time buckets and per-minute throughput the scripts count (shared/lua/includes/stats.lua). */
+  readonly stats: string;
   /** STRING: the MessagePack status record of one task; expires RESULT_TTL_SECONDS after its last write. */
   task(taskId: string): string;
   /** HASH: a task's delivery bookkeeping (payload, priority, attempts, failures, lease token, flags). */
@@ -67,6 +71,10 @@ export interface KeyLayout {
   workflow(workflowId: string): string;
   /** STRING: the version of a workflow's state, for compare-and-set; same hash tag. */
   workflowVersion(workflowId: string): string;
+  /** STREAM: one entry (field `version`) per change of a workflow's state; same hash tag; feeds its live events. */
+  workflowEvents(workflowId: string): string;
+  /** ZSET: ids of workflows that ended, by when (ms), the newest few hundred kept, for listing. */
+  readonly recentWorkflows: string;
   /** ZSET: ids of unfinished workflows, by when they last changed (ms), swept for hand-offs left undone. */
   readonly activeWorkflows: string;
   /** STRING: `<task id> <request digest>` of the first request with an Idempotency-Key; `scope` digests kind, caller and key. */
@@ -116,6 +124,8 @@ export function createKeyLayout(prefix: string): KeyLayout {
         seq: `${base}seq`,
         marker: `${base}marker`,
         handoffs: `${base}handoffs`,
+        events: `${base}events`,
+        stats: `${base}stats`,
         task: (taskId) => `${base}task:${taskId}`,
         job: (taskId) => `${base}job:${taskId}`,
         jobPrefix: `${base}job:`,
@@ -132,6 +142,8 @@ export function createKeyLayout(prefix: string): KeyLayout {
     handoffChannel: `${prefix}:handoff`,
     workflow: (workflowId) => `${prefix}:{wf:${workflowId}}:workflow`,
     workflowVersion: (workflowId) => `${prefix}:{wf:${workflowId}}:version`,
+    workflowEvents: (workflowId) => `${prefix}:{wf:${workflowId}}:events`,
+    recentWorkflows: `${prefix}:workflows:recent`,
     activeWorkflows: `${prefix}:workflows:active`,
     idempotency: (scope) => `${prefix}:idem:${scope}`,
     rateLimitPrefix: `${prefix}:ratelimit:`,

@@ -16,6 +16,7 @@ import { defineLuaScripts, type ScriptCaller } from './lua.js';
 import type { TaskOptions } from './options.js';
 import { scriptOutcome, type ScriptOutcome } from './script-codes.js';
 import type { TaskRecord } from './status.js';
+import { runTimeArguments } from './task-metrics.js';
 import type { WorkerKind } from './tasks.js';
 
 /** What a worker needs to run a task, stored in its job hash at enqueue. */
@@ -54,16 +55,16 @@ export interface QueueStats {
 }
 
 const SCRIPTS = {
-  enqueue: 'enqueue-6',
+  enqueue: 'enqueue-7',
   claim: 'claim-6',
   extendLeases: 'extend-leases-1',
-  writeRecord: 'write-record-2',
-  finish: 'finish-5',
-  retry: 'retry-5',
-  release: 'release-6',
+  writeRecord: 'write-record-3',
+  finish: 'finish-7',
+  retry: 'retry-7',
+  release: 'release-7',
   maintain: 'maintain-5',
-  cancel: 'cancel-5',
-  requeueDead: 'requeue-dead-6',
+  cancel: 'cancel-7',
+  requeueDead: 'requeue-dead-7',
   setPaused: 'set-paused-4',
   stats: 'queue-stats-5',
 } as const;
@@ -130,6 +131,7 @@ export class TaskQueues {
       q.delayed,
       q.marker,
       q.seq,
+      q.events,
       record.task_id,
       codec.encode(record),
       codec.encode(payload),
@@ -235,9 +237,11 @@ export class TaskQueues {
     const reply = await this.scripts.writeRecord(
       q.job(record.task_id),
       q.task(record.task_id),
+      q.events,
       token,
       codec.encode(record),
       this.recordTtlSeconds,
+      record.task_id,
     );
     return scriptOutcome(reply) === 'ok';
   }
@@ -251,6 +255,8 @@ export class TaskQueues {
       q.task(record.task_id),
       q.dead,
       q.handoffs,
+      q.events,
+      q.stats,
       record.task_id,
       token,
       codec.encode(record),
@@ -259,6 +265,9 @@ export class TaskQueues {
       Date.now(),
       this.keys.handoffChannel,
       q.id,
+      record.task,
+      record.state,
+      ...runTimeArguments(record),
     );
     return scriptOutcome(reply) === 'ok';
   }
@@ -272,11 +281,15 @@ export class TaskQueues {
       q.job(record.task_id),
       q.task(record.task_id),
       q.marker,
+      q.events,
+      q.stats,
       record.task_id,
       token,
       codec.encode(record),
       this.recordTtlSeconds,
       Date.now() + delayMs,
+      Date.now(),
+      record.task,
     );
     return scriptOutcome(reply) === 'ok';
   }
@@ -291,6 +304,7 @@ export class TaskQueues {
       q.task(record.task_id),
       q.marker,
       q.seq,
+      q.events,
       record.task_id,
       token,
       codec.encode(record),
@@ -327,6 +341,8 @@ export class TaskQueues {
         q.job(revokedRecord.task_id),
         q.task(revokedRecord.task_id),
         q.handoffs,
+        q.events,
+        q.stats,
         revokedRecord.task_id,
         codec.encode(revokedRecord),
         this.recordTtlSeconds,
@@ -334,6 +350,7 @@ export class TaskQueues {
         Date.now(),
         this.keys.handoffChannel,
         q.id,
+        revokedRecord.task,
       ),
     );
   }
@@ -349,6 +366,7 @@ export class TaskQueues {
         q.task(pendingRecord.task_id),
         q.marker,
         q.seq,
+        q.events,
         pendingRecord.task_id,
         codec.encode(pendingRecord),
         this.recordTtlSeconds,

@@ -11,6 +11,7 @@ import {
 import { luaDigest, luaScriptNames } from '../src/lua.js';
 import { OPTION_LIMITS } from '../src/options.js';
 import { LOCATOR_SLACK_SECONDS } from '../src/queue.js';
+import { RUNTIME_BUCKETS_SECONDS } from '../src/task-metrics.js';
 import { SCRIPT_CODES } from '../src/script-codes.js';
 import { RECORD_FIELDS, TASK_STATES, TERMINAL_STATES, type TaskRecord } from '../src/status.js';
 import { TASK_CATALOGUE, TASK_LIMITS, WORKER_KINDS } from '../src/tasks.js';
@@ -169,6 +170,8 @@ export function contractFiles(): Record<string, unknown> {
         seq: template(q.seq),
         marker: template(q.marker),
         handoffs: template(q.handoffs),
+        events: template(q.events),
+        stats: template(q.stats),
         task: template(q.task(TASK_ID)),
         job: template(q.job(TASK_ID)),
         jobPrefix: template(q.jobPrefix),
@@ -181,6 +184,8 @@ export function contractFiles(): Record<string, unknown> {
         handoffChannel: template(keys.handoffChannel),
         workflow: template(keys.workflow('workflowx')),
         workflowVersion: template(keys.workflowVersion('workflowx')),
+        workflowEvents: template(keys.workflowEvents('workflowx')),
+        recentWorkflows: template(keys.recentWorkflows),
         activeWorkflows: template(keys.activeWorkflows),
         idempotency: template(keys.idempotency('scopex')),
         rateLimitPrefix: template(keys.rateLimitPrefix),
@@ -226,6 +231,7 @@ export function contractFiles(): Record<string, unknown> {
       script_codes: SCRIPT_CODES,
       worker_heartbeat: WORKER_HEARTBEAT,
       locator_slack_seconds: LOCATOR_SLACK_SECONDS,
+      runtime_buckets_seconds: RUNTIME_BUCKETS_SECONDS,
     },
     'status-vectors.json': {
       description:

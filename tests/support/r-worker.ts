@@ -150,7 +150,7 @@ export interface RWorkerService {
   submit(task: string, args: unknown[], how?: SubmitOptions): Promise<string>;
   record(taskId: string): Promise<TaskRecord | null>;
   waitForState(taskId: string, states: string[], timeoutMs?: number): Promise<TaskRecord>;
-  /** Cancels as the gateway does: cancel-5 with the REVOKED record `revoked(record, 'Cancelled while running')`. */
+  /** Cancels as the gateway does: cancel-7 with the REVOKED record `revoked(record, 'Cancelled while running')`. */
   cancel(taskId: string): Promise<ScriptOutcome>;
   /** The pid of the child running `taskId`, from `target`'s "task claimed" log line. */
   childPidOf(taskId: string, target?: RWorker): Promise<number>;

@@ -8,6 +8,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { SwitchyardError } from '@switchyard/shared';
+import { EVENT_STREAM_PATH } from './event-schemas.js';
 
 declare module 'express-serve-static-core' {
   interface Locals {
@@ -19,6 +20,9 @@ declare module 'express-serve-static-core' {
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
 function presentedKey(req: Request): string | undefined {
+  // EventSource cannot send headers: the live-event streams also take the key as ?api_key=.
+  const fromQuery = req.method === 'GET' && EVENT_STREAM_PATH.test(req.path) ? req.query.api_key : undefined;
+  if (typeof fromQuery === 'string' && fromQuery !== '') return fromQuery;
   const header = req.get('authorization');
   if (header !== undefined) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);

@@ -59,6 +59,11 @@ export function errorHandler(logger: Logger) {
       });
       known = new SwitchyardError('internal', 'Internal error');
     }
+    // A live-event stream that failed after it opened can only be ended (its client reconnects).
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
     if (known.details.retryAfterSeconds !== undefined) res.set('Retry-After', String(known.details.retryAfterSeconds));
     res.status(known.httpStatus).json(known.toBody());
   };

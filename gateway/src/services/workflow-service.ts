@@ -76,7 +76,19 @@ export function createWorkflowService(deps: WorkflowServiceDeps) {
     };
   }
 
+  /** Unfinished workflows and those that ended lately, most recently changed first, without their steps. */
+  async function list(limit: number) {
+    const ids = await store.list(limit);
+    const views = await Promise.all(ids.map((id) => view(id).catch(() => null)));
+    return views.flatMap((found) => {
+      if (found === null) return [];
+      const { steps: _steps, result: _result, ...summary } = found;
+      return [summary];
+    });
+  }
+
   return {
+    list,
     async submit(canvas: Canvas, caller: string, idempotencyKey?: string): Promise<IdempotentOutcome> {
       return idempotency.once(
         'workflow',

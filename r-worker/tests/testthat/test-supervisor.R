@@ -13,13 +13,13 @@ sleeping_tasks <- function(marker = NULL) {
 
 fixed_backoff <- function(delay_ms) list(type = "fixed", delay_ms = delay_ms, jitter = FALSE)
 
-# What the gateway does to cancel (TaskQueues.cancel: cancel-5).
+# What the gateway does to cancel (TaskQueues.cancel: cancel-7).
 cancel_through_redis <- function(setup, task_id, queue = "default") {
   q <- setup$keys$queue("r", queue)
   record <- mark_revoked(read_task_record(setup, task_id, queue), record_status("cancelledRunning"))
-  script_outcome(test_scripts$run(setup$redis, "cancel-5", c(q$wait, q$delayed, q$job(task_id), q$task(task_id), q$handoffs), list(
+  script_outcome(test_scripts$run(setup$redis, "cancel-7", c(q$wait, q$delayed, q$job(task_id), q$task(task_id), q$handoffs, q$events, q$stats), list(
     task_id, encode_record(record), 600, setup$keys$cancel_channel("r"), as.character(round(as.numeric(Sys.time()) * 1000)),
-    setup$keys$handoff_channel, q$id
+    setup$keys$handoff_channel, q$id, record$task
   )))
 }
 
@@ -112,7 +112,7 @@ test_that("a task delivered more than MAX_DELIVERIES times is given up, and args
   expect_setequal(dead_letters(other), c(task_id, bad))
 })
 
-test_that("cancel through Redis (cancel-5) stops the running child: REVOKED 'Cancelled while running'", {
+test_that("cancel through Redis (cancel-7) stops the running child: REVOKED 'Cancelled while running'", {
   setup <- new_test_service(test_config(server$url), tasks = sleeping_tasks())
   task_id <- new_task_id()
   submit(setup$service, task_id, "long_task", list(5))

@@ -107,3 +107,29 @@ test_that("maintain hands a task whose lease ran out back to the front of the qu
   expect_identical(swept$requeued, p$record$task_id)
   expect_identical(t$queues$claim("default", 1, "tok", 30000)$tasks[[1]]$attempts, 2L)
 })
+
+test_that("every record written is an event of its queue, and finish counts the outcome and run time", {
+  t <- new_queues()
+  id <- new_task_id()
+  p <- pending_of(id)
+  t$queues$enqueue(p$record, p$payload)
+  t$queues$claim("default", 1, "tok", 30000)
+  started <- mark_started(p$record, attempts = 1L)
+  expect_true(t$queues$write_record(started, "tok"))
+  done <- mark_succeeded(started, 42)
+  done$started_at <- "2026-01-01T00:00:00.000Z"
+  done$finished_at <- "2026-01-01T00:00:02.500Z"
+  expect_true(t$queues$finish(done, "tok"))
+  q <- t$keys$queue("r", "default")
+  entries <- t$redis$command(list("XRANGE", q$events, "-", "+"))
+  states <- vapply(entries, function(entry) decode_record(entry[[2]][[4]])$state, "")
+  expect_identical(states, c("PENDING", "STARTED", "SUCCESS"))
+  expect_identical(unique(vapply(entries, function(entry) rawToChar(entry[[2]][[2]]), "")), id)
+  stats <- t$redis$command(list("HGETALL", q$stats))
+  fields <- vapply(stats[c(TRUE, FALSE)], rawToChar, "")
+  values <- vapply(stats[c(FALSE, TRUE)], rawToChar, "")
+  # the same fields TypeScript's readTaskMetrics reads: 2.5 s falls in the bucket of at most 5 s
+  expect_identical(values[fields == "outcome|long_task|SUCCESS"], "1")
+  expect_identical(values[fields == "runtime|long_task|5"], "1")
+  expect_identical(values[fields == "runtime_sum|long_task"], "2.5")
+})

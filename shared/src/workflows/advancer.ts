@@ -1,8 +1,8 @@
 /**
  * Moves workflows along. A step that ends is put in its queue's handoffs set by the very script that
- * writes its terminal record (finish-5, cancel-5), and the advancers are told on the handoff channel.
+ * writes its terminal record (finish-7, cancel-7), and the advancers are told on the handoff channel.
  * An advancer applies the outcome to the workflow (compare-and-set), releases the steps that became
- * ready (release-held-6, idempotent), revokes what can no longer run when the workflow failed, and
+ * ready (release-held-7, idempotent), revokes what can no longer run when the workflow failed, and
  * only then takes the hand-off out of the set. A process killed anywhere in between leaves the hand-off
  * in the set, and the next advancer does the same work again, changing nothing twice. Every step touches
  * one queue's keys or one workflow's, never two queues at once (each its own Cluster slot).

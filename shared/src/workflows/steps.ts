@@ -21,7 +21,7 @@ export class WorkflowSteps {
     private readonly kind: WorkerKind,
     private readonly recordTtlSeconds: number,
   ) {
-    this.releaseScript = defineLuaScripts(redis, { release: 'release-held-6' }).release;
+    this.releaseScript = defineLuaScripts(redis, { release: 'release-held-7' }).release;
   }
 
   /**
@@ -39,6 +39,7 @@ export class WorkflowSteps {
         q.delayed,
         q.marker,
         q.seq,
+        q.events,
         record.task_id,
         codec.encode(payload),
         codec.encode(record),

@@ -1,6 +1,6 @@
 /**
  * Where a workflow's state lives: one MessagePack value under its own hash tag, changed only by
- * compare-and-set (workflow-cas-2), so advancers on any number of processes can race safely. Unfinished
+ * compare-and-set (workflow-cas-3), so advancers on any number of processes can race safely. Unfinished
  * workflows are also listed in `activeWorkflows`, which the advancers sweep.
  */
 import type { Redis } from 'ioredis';
@@ -13,6 +13,9 @@ import { isWorkflowFinished, unfinishedSteps, type Workflow } from './engine.js'
 /** Attempts at a compare-and-set before giving up (each loses only to another advancer's success). */
 const MAX_RACES = 50;
 
+/** How many ended workflows `list` still shows (their states expire with RESULT_TTL_SECONDS anyway). */
+const RECENT_WORKFLOWS_KEPT = 500;
+
 export class WorkflowStore {
   private readonly cas: ScriptCaller;
 
@@ -21,7 +24,7 @@ export class WorkflowStore {
     private readonly keys: KeyLayout,
     private readonly ttlSeconds: number,
   ) {
-    this.cas = defineLuaScripts(redis, { cas: 'workflow-cas-2' }).cas;
+    this.cas = defineLuaScripts(redis, { cas: 'workflow-cas-3' }).cas;
   }
 
   /** The state with the version it has: one MGET (the two keys share a hash tag), so they always match. */
@@ -50,7 +53,31 @@ export class WorkflowStore {
 
   /** Takes a workflow off the active list (it ended and nothing of it is left to revoke, or it expired). */
   async retire(workflowId: string): Promise<void> {
-    await this.redis.zrem(this.keys.activeWorkflows, workflowId);
+    await this.redis
+      .multi()
+      .zrem(this.keys.activeWorkflows, workflowId)
+      .zadd(this.keys.recentWorkflows, Date.now(), workflowId)
+      .zremrangebyrank(this.keys.recentWorkflows, 0, -(RECENT_WORKFLOWS_KEPT + 1))
+      .exec();
+  }
+
+  /** Ids of unfinished workflows and of those that ended lately, most recently changed first. */
+  async list(limit: number): Promise<string[]> {
+    const [active, recent] = await Promise.all([
+      this.redis.zrevrange(this.keys.activeWorkflows, 0, limit - 1, 'WITHSCORES'),
+      this.redis.zrevrange(this.keys.recentWorkflows, 0, limit - 1, 'WITHSCORES'),
+    ]);
+    const scored = new Map<string, number>();
+    for (const flat of [active, recent]) {
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        const id = String(flat[i]);
+        scored.set(id, Math.max(scored.get(id) ?? 0, Number(flat[i + 1])));
+      }
+    }
+    return [...scored]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, limit)
+      .map(([id]) => id);
   }
 
   /**
@@ -84,6 +111,7 @@ export class WorkflowStore {
     const reply = await this.cas(
       this.keys.workflow(workflow.workflow_id),
       this.keys.workflowVersion(workflow.workflow_id),
+      this.keys.workflowEvents(workflow.workflow_id),
       version,
       codec.encode(workflow),
       next,
