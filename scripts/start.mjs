@@ -60,6 +60,7 @@ if (missing.includes('redis')) process.exit(1);
 const withR = !missing.includes('r');
 if (!withR) say('R is not available: the R worker is not started and /r routes answer 503.');
 buildTypeScript();
+await (await import('./lib/build-dashboard.mjs')).buildDashboard();
 
 const { parseTaskRoutes, routedQueues } = await import('../shared/dist/index.js');
 let routes;
