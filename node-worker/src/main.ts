@@ -10,10 +10,26 @@ import {
   loadConfigOrExit,
   startWorkerHeartbeat,
 } from '@switchyard/shared';
+import { createWorkerMetrics, type WorkerMetrics } from './metrics.js';
+import { startMetricsServer } from './metrics-server.js';
 import { createCpuPool } from './tasks/cpu-pool.js';
 import { NodeWorker } from './worker.js';
 
+/**
+ * Under `npm start` the output goes through a pipe to scripts/start.mjs. Should start.mjs be killed,
+ * its reaper asks this worker to stop; a log line written to the closed pipe must not crash the worker
+ * before it has handed its running tasks back.
+ */
+function surviveClosedOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+    });
+  }
+}
+
 async function main(): Promise<void> {
+  surviveClosedOutput();
   const config = loadConfigOrExit(NodeWorkerEnv, 'node-worker');
   const logger = createLogger('node-worker', config.LOG_LEVEL);
   const redis = createRedis(config.REDIS_URL, 'worker');
@@ -45,9 +61,23 @@ async function main(): Promise<void> {
       leaseMs: config.LEASE_MS,
       longTaskStepMs: config.LONG_TASK_STEP_MS,
       maxDeliveries: config.MAX_DELIVERIES,
+      onRunEnded: (task, outcome) => metrics?.runEnded(task, outcome),
     },
     logger,
   );
+  const metrics: WorkerMetrics | null =
+    config.METRICS_PORT === 0
+      ? null
+      : createWorkerMetrics(worker, { queues: config.QUEUES, concurrency: config.WORKER_CONCURRENCY });
+  // Before taking any task: a port in use is a setting to change (exit 2), found before work is held.
+  const metricsServer = metrics
+    ? await startMetricsServer(metrics.registry, config.METRICS_HOST, config.METRICS_PORT).catch((error: unknown) => {
+        process.stderr.write(
+          `node-worker: cannot serve metrics: ${error instanceof Error ? error.message : String(error)}\n`,
+        );
+        process.exit(2);
+      })
+    : null;
   const heartbeat = startWorkerHeartbeat(
     redis,
     keys,
@@ -71,6 +101,7 @@ async function main(): Promise<void> {
       .then(() => Promise.all([heartbeat.stop(), advancer.stop()]))
       .then(() => handoffSubscriber.disconnect())
       .then(() => redis.quit())
+      .then(() => metricsServer?.close())
       .then(() => {
         logger.info('stopped', { ...worker.stats });
         process.exit(0);
@@ -92,6 +123,7 @@ async function main(): Promise<void> {
     concurrency: config.WORKER_CONCURRENCY,
     lease_ms: config.LEASE_MS,
     pid: process.pid,
+    ...(metricsServer ? { metrics: `http://${config.METRICS_HOST}:${config.METRICS_PORT}/metrics` } : {}),
   });
 }
 

@@ -19,6 +19,8 @@ export interface WorkerOptions {
   maxDeliveries: number;
   /** Longest a blocking wait lasts before the loop looks around again (s). */
   blockTimeoutSeconds?: number;
+  /** Told how every run ended (the worker's metrics count them). */
+  onRunEnded?: (task: string, outcome: RunOutcome) => void;
 }
 
 export interface WorkerConnections {
@@ -170,6 +172,7 @@ export class NodeWorker {
       })
       .then((outcome) => {
         this.stats[outcome]++;
+        this.options.onRunEnded?.(run.record.task, outcome);
         this.running.delete(run.taskId);
         const wake = this.slotFreed;
         this.slotFreed = null;
