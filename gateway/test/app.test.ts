@@ -90,7 +90,7 @@ describe('POST /node/execute', () => {
   it.each([
     ['get', '/node/execute', 'POST'],
     ['post', '/node/collect', 'GET'],
-    ['delete', '/workflows', 'POST'],
+    ['delete', '/workflows', 'POST, GET'],
     ['put', '/queues/node/default/pause', 'POST'],
   ] as const)('answers 405 naming the allowed method for %s %s', async (method, path, allowed) => {
     const response = await request(gateway.app)[method](path);
@@ -212,6 +212,12 @@ describe('operations and docs', () => {
         '/workflows',
         '/workflows/{id}',
         '/workflows/{id}/cancel',
+        '/workflows/{id}/events',
+        '/tasks/{id}',
+        '/tasks/{id}/events',
+        '/tasks/running',
+        '/tasks/recent',
+        '/events',
         '/healthz',
         '/readyz',
       ].sort(),

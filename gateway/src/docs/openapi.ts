@@ -6,6 +6,7 @@ import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteaso
 import { TaskRecord, type WorkerKind } from '@switchyard/shared';
 import { z } from 'zod';
 import { IdempotencyKeyHeader } from '../http/headers.js';
+import { registerEventRoutes } from './openapi-events.js';
 import {
   CancelAccepted,
   CanvasDoc,
@@ -297,6 +298,7 @@ export function buildOpenApiDocument(
   registerDeadLetterRoutes(registry, 'r', common);
   registerQueueRoutes(registry, common);
   registerWorkflowRoutes(registry, common);
+  registerEventRoutes(registry, common);
   registry.registerPath({
     method: 'get',
     path: '/healthz',

@@ -117,6 +117,15 @@ export const QueueInfo = z
     dead: z.number().int().meta({ description: 'Dead letters: tasks that failed every attempt.' }),
     paused: z.boolean(),
     consumers: z.number().int().meta({ description: 'Live workers taking from this queue.' }),
+    throughput: z
+      .array(
+        z.object({
+          minute: z.string().meta({ description: 'The minute (its start, ISO 8601).' }),
+          succeeded: z.number().int(),
+          failed: z.number().int().meta({ description: 'Tasks given up as FAILURE (retries are not counted).' }),
+        }),
+      )
+      .meta({ description: 'Tasks that ended in each of the last 15 minutes, oldest first, this minute last.' }),
     oldest_waiting_age_ms: z
       .number()
       .int()

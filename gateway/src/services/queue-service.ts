@@ -3,6 +3,7 @@ import {
   SwitchyardError,
   WORKER_KINDS,
   listWorkers,
+  readThroughput,
   parseQueueId,
   type KeyLayout,
   type Redis,
@@ -14,6 +15,9 @@ import type { z } from 'zod';
 import type { QueueInfo } from '../http/schemas.js';
 import { knownQueues } from './task-service.js';
 
+/** The minutes of throughput each queue shows (the dashboard's chart). */
+const THROUGHPUT_MINUTES = 15;
+
 export function createQueueService(redis: Redis, keys: KeyLayout, queues: Record<WorkerKind, TaskQueues>) {
   async function info(
     kind: WorkerKind,
@@ -21,7 +25,10 @@ export function createQueueService(redis: Redis, keys: KeyLayout, queues: Record
     workers: WorkerInfo[],
     now: number,
   ): Promise<z.infer<typeof QueueInfo>> {
-    const stats = await queues[kind].stats(name);
+    const [stats, throughput] = await Promise.all([
+      queues[kind].stats(name),
+      readThroughput(redis, keys, kind, name, THROUGHPUT_MINUTES, now),
+    ]);
     const byPriority: Record<string, number> = {};
     stats.waitingByPriority.forEach((count, priority) => {
       if (count > 0) byPriority[String(priority)] = count;
@@ -36,6 +43,7 @@ export function createQueueService(redis: Redis, keys: KeyLayout, queues: Record
       dead: stats.dead,
       paused: stats.paused,
       consumers: workers.filter((worker) => worker.kind === kind && worker.queues.includes(name)).length,
+      throughput,
       oldest_waiting_age_ms: stats.oldestWaitingSince === null ? null : Math.max(0, now - stats.oldestWaitingSince),
     };
   }
