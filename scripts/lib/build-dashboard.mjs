@@ -3,8 +3,14 @@
 // is about what must be installed; this is about what must be built.
 const say = (line) => process.stdout.write(`[switchyard] ${line}\n`);
 
-export async function buildDashboard({ quiet = false } = {}) {
+/**
+ * Writes the built files to `outdir` (default dashboard/dist, where the gateway looks); resolves
+ * with the folder.
+ * @param {{ outdir?: string, quiet?: boolean }} [options]
+ * @returns {Promise<string>}
+ */
+export async function buildDashboard({ outdir, quiet = false } = {}) {
   if (!quiet) say('building the dashboard (/ui)');
   const { buildDashboard: build } = await import('../../dashboard/build.mjs');
-  return build();
+  return build(outdir === undefined ? {} : { outdir });
 }
