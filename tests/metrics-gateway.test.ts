@@ -4,12 +4,10 @@
  * gauges equal to GET /queues, process metrics, who may scrape, and a scrape while Redis is stalled.
  */
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { gatewayClient } from './support/gateway-client.js';
 import { family, sampleValue, scrape, type MetricFamily } from './support/prometheus.js';
-import { freePort } from './support/redis-server.js';
+import { freePort, startRedisServer } from './support/redis-server.js';
 import { startService, type ServiceProcess } from './support/services.js';
 import { useStack } from './support/stack.js';
 import { waitFor } from './support/wait.js';
@@ -27,8 +25,11 @@ const client = () => gatewayClient(ctx.stack.baseUrl, AUTH);
 const requests = (families: MetricFamily[], labels: Record<string, string>) =>
   sampleValue(families, 'switchyard_http_requests_total', labels) ?? 0;
 
-/** Starts one more gateway on the stack's Redis and prefix, with `env` on top. */
-async function startGateway(env: Record<string, string>): Promise<{ baseUrl: string; process: ServiceProcess }> {
+/** Starts one more gateway on the stack's Redis and prefix, with `env` on top; waits until `until` answers 200. */
+async function startGateway(
+  env: Record<string, string>,
+  { until = '/readyz' }: { until?: '/readyz' | '/healthz' } = {},
+): Promise<{ baseUrl: string; process: ServiceProcess }> {
   const port = await freePort();
   const gateway = startService('gateway', { ...ctx.stack.env, HOST: '127.0.0.1', PORT: String(port), ...env });
   extraGateways.push(gateway);
@@ -36,7 +37,7 @@ async function startGateway(env: Record<string, string>): Promise<{ baseUrl: str
   await waitFor(
     async () => {
       if (gateway.process.exitCode !== null) throw new Error(`gateway exited early:\n${gateway.output()}`);
-      return (await fetch(`${baseUrl}/healthz`).catch(() => null))?.ok;
+      return (await fetch(`${baseUrl}${until}`).catch(() => null))?.ok;
     },
     { timeoutMs: 20_000, what: 'the extra gateway' },
   );
@@ -184,27 +185,35 @@ describe('gateway GET /metrics', () => {
     expect((await fetch(`${baseUrl}/queues`)).status).toBe(401);
   });
 
-  it('a stalled Redis: the scrape still answers within METRICS_READ_TIMEOUT_MS, without queue figures, redis_up 0', async () => {
-    // A "Redis" that accepts connections and never answers, as a Redis stuck on a slow command would.
-    const sockets: Socket[] = [];
-    const stalled: Server = createServer((socket) => sockets.push(socket));
-    const port = await freePort();
-    stalled.listen(port, '127.0.0.1');
-    await once(stalled, 'listening');
+  it('a stalled Redis: the scrape answers without queue figures and redis_up 0 after METRICS_READ_TIMEOUT_MS, and recovers', async () => {
+    // A gateway on a Redis of its own, which is then stopped dead (SIGSTOP) as a Redis stuck on a slow command would be.
+    const redis = await startRedisServer();
     try {
-      const { baseUrl } = await startGateway({
-        REDIS_URL: `redis://127.0.0.1:${port}`,
+      const { baseUrl, process: gateway } = await startGateway({
+        REDIS_URL: redis.url,
         METRICS_PUBLIC: 'true',
         METRICS_READ_TIMEOUT_MS: '300',
       });
-      const scraped = await metricsOf(baseUrl, {});
-      expect(scraped.status).toBe(200);
-      expect(sampleValue(scraped.families, 'switchyard_metrics_redis_up')).toBe(0);
-      expect(family(scraped.families, 'switchyard_queue_waiting').samples).toEqual([]);
-      expect(sampleValue(scraped.families, 'process_cpu_seconds_total')).toBeGreaterThan(0);
+      expect(sampleValue((await metricsOf(baseUrl, {})).families, 'switchyard_metrics_redis_up')).toBe(1);
+      process.kill(redis.process.pid!, 'SIGSTOP');
+      let stalled;
+      try {
+        stalled = await metricsOf(baseUrl, {});
+      } finally {
+        process.kill(redis.process.pid!, 'SIGCONT');
+      }
+      expect(stalled.status).toBe(200);
+      expect(sampleValue(stalled.families, 'switchyard_metrics_redis_up')).toBe(0);
+      expect(family(stalled.families, 'switchyard_queue_waiting').samples).toEqual([]);
+      expect(family(stalled.families, 'switchyard_tasks').samples).toEqual([]);
+      expect(sampleValue(stalled.families, 'process_cpu_seconds_total')).toBeGreaterThan(0);
+      expect(gateway.output()).toContain('Redis did not answer within METRICS_READ_TIMEOUT_MS (300 ms)');
+      await waitFor(
+        async () => sampleValue((await metricsOf(baseUrl, {})).families, 'switchyard_metrics_redis_up') === 1,
+        { timeoutMs: 15_000, what: 'the scrape to read Redis again' },
+      );
     } finally {
-      for (const socket of sockets) socket.destroy();
-      stalled.close();
+      await redis.stop();
     }
   });
 

@@ -121,6 +121,8 @@ export function createApp(deps: AppDeps): Express {
   });
   const matchPath = openApiPathMatcher(openApiDocument);
   const metrics = createGatewayMetrics({
+    redis,
+    keys,
     queues: queueService,
     matchPath,
     readTimeoutMs: deps.metricsReadTimeoutMs ?? 5_000,
