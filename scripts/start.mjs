@@ -1,14 +1,17 @@
 // `npm start`: the whole local stack in one command. Installs what is missing, compiles, then runs
 // and supervises Redis (unless REDIS_URL points at one), the gateway, NODE_WORKERS Node workers and
-// the R worker, restarting any that crashes (like compose's restart policy). Ctrl-C stops them all.
-// Unless QUEUES is set, the workers take `default` plus every queue TASK_ROUTES routes their kind's
-// tasks to; the gateway and the R service share an R_SERVICE_TOKEN made for this run.
-import { spawn } from 'node:child_process';
+// the R worker, restarting any that crashes (like compose's restart policy) and saying "up" once each
+// is. Ctrl-C (or SIGTERM) stops them in order: the gateway and the workers first, which finish or
+// hand back their running tasks, then Redis (scripts/lib/stop-order.mjs). docs/local-stack.md says
+// more. Unless QUEUES is set, the workers take `default` plus every queue TASK_ROUTES routes their
+// kind's tasks to; the gateway and the R service share an R_SERVICE_TOKEN made for this run.
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ROOT, buildTypeScript, ensureNodeModules, ensureSystemPackages } from './lib/prerequisites.mjs';
+import { createSupervisor } from './lib/supervisor.mjs';
 
 const say = (line) => process.stdout.write(`[switchyard] ${line}\n`);
 
@@ -27,6 +30,10 @@ const gatewayPort = wholeNumberEnv('PORT', 9000, 1, 65_535);
 const rPort = wholeNumberEnv('R_PORT', 8000, 1, 65_535);
 const redisPort = wholeNumberEnv('REDIS_PORT', 6379, 1, 65_535);
 const nodeWorkers = wholeNumberEnv('NODE_WORKERS', 1, 0, 32);
+// The services' own default grace is at most 25 s; set, it is every service's.
+const graceMs = wholeNumberEnv('SHUTDOWN_GRACE_MS', 25_000, 0, 600_000);
+// Where Redis keeps its append-only file, so tasks survive a restart of the stack.
+const dataDir = resolve(process.env.SWITCHYARD_DATA_DIR || `${ROOT}/.switchyard`);
 const ownRedis = !process.env.REDIS_URL;
 const redisUrl = process.env.REDIS_URL ?? `redis://127.0.0.1:${redisPort}`;
 
@@ -73,124 +80,125 @@ try {
 const queuesOf = (kind) => process.env.QUEUES ?? routedQueues(routes, kind).join(',');
 const rServiceToken = process.env.R_SERVICE_TOKEN ?? randomBytes(24).toString('hex');
 
-const services = [];
-let stopping = false;
+let stopRequestedAt = 0;
+const supervisor = createSupervisor({
+  cwd: ROOT,
+  say,
+  graceMs,
+  onRefused: () => void shutdown('bad configuration', 2),
+});
 
-/** Runs a service, prefixing its output, and restarts it with backoff if it exits on its own. */
-function supervise(name, command, args, env) {
-  const service = { name, child: null, restarts: 0 };
-  const launch = () => {
-    const startedAt = Date.now();
-    const child = spawn(command, args, {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    service.child = child;
-    for (const stream of [child.stdout, child.stderr]) {
-      let partial = '';
-      stream.on('data', (chunk) => {
-        const lines = (partial + chunk.toString()).split('\n');
-        partial = lines.pop() ?? '';
-        for (const line of lines) process.stdout.write(`${name.padEnd(13)}| ${line}\n`);
-      });
-    }
-    child.on('exit', (code, signal) => {
-      service.child = null;
-      if (stopping) return;
-      if (code === 2) {
-        // Exit status 2 is a bad setting (the message is above): restarting cannot help.
-        say(`${name} refused its configuration (exit status 2, see its message above): stopping everything`);
-        void shutdown('bad configuration', 2);
-        return;
-      }
-      service.restarts = Date.now() - startedAt > 30_000 ? 0 : service.restarts + 1;
-      const delay = Math.min(1_000 * 2 ** service.restarts, 30_000);
-      say(`${name} exited (${signal ?? `code ${code}`}); restarting in ${delay / 1000} s`);
-      setTimeout(() => !stopping && launch(), delay);
-    });
-  };
-  launch();
-  services.push(service);
+/** Whether `url` answers 2xx within 2 s. */
+async function answersOk(url) {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), 2_000);
+  try {
+    return (await fetch(url, { signal: abort.signal })).ok;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
-async function waitUntil(check, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return true;
-    await sleep(200);
-  }
-  return false;
+/** Whether Redis on `port` answers PING. */
+function redisAnswers(port) {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    const done = (answer) => {
+      socket.destroy();
+      resolve(answer);
+    };
+    socket.setTimeout(2_000, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (reply) => done(reply.toString().startsWith('+PONG')));
+  });
 }
 
 const common = { REDIS_URL: redisUrl, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', R_SERVICE_TOKEN: rServiceToken };
+const started = [];
 
 if (ownRedis) {
-  const dir = `${ROOT}/.switchyard/redis`;
+  const dir = `${dataDir}/redis`;
   mkdirSync(dir, { recursive: true });
-  supervise(
-    'redis',
-    'redis-server',
-    ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''],
-    {},
+  say(`Redis keeps its data in ${dir} (an append-only file, kept between starts; delete it to start empty)`);
+  started.push(
+    supervisor.supervise({
+      name: 'redis',
+      command: 'redis-server',
+      args: ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''],
+      env: {},
+      stage: 'redis',
+      readyProbe: () => redisAnswers(redisPort),
+    }),
   );
 }
-supervise('gateway', process.execPath, ['gateway/dist/main.js'], {
-  ...common,
-  PORT: String(gatewayPort),
-  HOST: process.env.HOST ?? '127.0.0.1',
-  R_SERVICE_URL: process.env.R_SERVICE_URL ?? `http://127.0.0.1:${rPort}`,
-});
+started.push(
+  supervisor.supervise({
+    name: 'gateway',
+    command: process.execPath,
+    args: ['gateway/dist/main.js'],
+    env: {
+      ...common,
+      PORT: String(gatewayPort),
+      HOST: process.env.HOST ?? '127.0.0.1',
+      R_SERVICE_URL: process.env.R_SERVICE_URL ?? `http://127.0.0.1:${rPort}`,
+    },
+    readyProbe: () => answersOk(`http://127.0.0.1:${gatewayPort}/readyz`),
+  }),
+);
 for (let i = 1; i <= nodeWorkers; i++) {
-  supervise(nodeWorkers > 1 ? `node-worker-${i}` : 'node-worker', process.execPath, ['node-worker/dist/main.js'], {
-    ...common,
-    QUEUES: queuesOf('node'),
-  });
+  started.push(
+    supervisor.supervise({
+      name: nodeWorkers > 1 ? `node-worker-${i}` : 'node-worker',
+      command: process.execPath,
+      args: ['node-worker/dist/main.js'],
+      env: { ...common, QUEUES: queuesOf('node') },
+      // Printed once it takes tasks and is in the worker registry.
+      readyLine: /"msg":"worker started"/,
+    }),
+  );
 }
 if (withR) {
-  supervise('r-worker', 'Rscript', ['r-worker/main.R'], {
-    ...common,
-    PORT: String(rPort),
-    HOST: '127.0.0.1',
-    QUEUES: queuesOf('r'),
-  });
+  started.push(
+    supervisor.supervise({
+      name: 'r-worker',
+      command: 'Rscript',
+      args: ['r-worker/main.R'],
+      env: { ...common, PORT: String(rPort), HOST: '127.0.0.1', QUEUES: queuesOf('r') },
+      // SIGINT is R's own interrupt: a graceful stop even where the SIGTERM handler could not be built.
+      stopSignal: 'SIGINT',
+      readyProbe: () => answersOk(`http://127.0.0.1:${rPort}/health`),
+    }),
+  );
 }
 
-async function shutdown(signal, exitCode = 0) {
-  if (stopping) return;
-  stopping = true;
-  say(`${signal}: stopping`);
-  // Workers and gateway first, so they can hand tasks back; Redis last.
-  for (const group of [services.filter((s) => s.name !== 'redis'), services.filter((s) => s.name === 'redis')]) {
-    await Promise.all(
-      group.map(async (service) => {
-        const child = service.child;
-        if (!child) return;
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-        await exited;
-        clearTimeout(timer);
-      }),
-    );
+async function shutdown(reason, exitCode = 0) {
+  if (supervisor.isStopping()) {
+    // npm passes a terminal's Ctrl-C on too, so one press can arrive twice: only later ones are news.
+    if (Date.now() - stopRequestedAt > 2_000) say(`already stopping: waiting for running tasks (see above)`);
+    return;
   }
+  stopRequestedAt = Date.now();
+  say(
+    `${reason}: stopping the gateway and the workers (running tasks finish or go back to their queue, within ${graceMs / 1000} s)${ownRedis ? ', then Redis' : ''}`,
+  );
+  await supervisor.stopAll();
   say('stopped');
   process.exit(exitCode);
 }
-process.on('SIGINT', () => void shutdown('SIGINT'));
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => void shutdown(signal));
 
 const base = `http://localhost:${gatewayPort}`;
-const ready = await waitUntil(async () => (await fetch(`http://127.0.0.1:${gatewayPort}/readyz`)).ok, 60_000);
-if (ready) {
-  say(
-    `up: gateway ${base}  docs ${base}/docs  (${nodeWorkers} Node worker${nodeWorkers === 1 ? '' : 's'}${withR ? `, R worker on :${rPort}` : ''})`,
-  );
-  say(
-    `queues: Node ${queuesOf('node')}${withR ? `; R ${queuesOf('r')}` : ''}  (see ${base}/queues and ${base}/workers)`,
-  );
-  say(`try: curl -s -X POST ${base}/node/execute -H 'content-type: application/json' -d '{"total": 5}'`);
-  say('Ctrl-C stops everything.');
-} else {
-  say(`the gateway did not become ready at ${base}/readyz within 60 s; see the lines above`);
+const allUp = Promise.all(started.map((service) => supervisor.whenReady(service)));
+const slow = await Promise.race([allUp.then(() => false), sleep(60_000).then(() => true)]);
+if (slow && !supervisor.isStopping()) {
+  const waiting = started.filter((service) => !service.ready).map((service) => service.name);
+  say(`not up after 60 s: ${waiting.join(', ')} (see the lines above); still waiting`);
 }
+await allUp;
+say(
+  `up: gateway ${base}  docs ${base}/docs  (${nodeWorkers} Node worker${nodeWorkers === 1 ? '' : 's'}${withR ? `, R worker on :${rPort}` : ''})`,
+);
+say(`queues: Node ${queuesOf('node')}${withR ? `; R ${queuesOf('r')}` : ''}  (see ${base}/queues and ${base}/workers)`);
+say(`try: curl -s -X POST ${base}/node/execute -H 'content-type: application/json' -d '{"total": 5}'`);
+say('Ctrl-C stops everything.');
