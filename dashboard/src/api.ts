@@ -102,14 +102,16 @@ export interface WorkflowView {
   steps: WorkflowStep[];
 }
 
-/** One row of GET /workflows: `steps` may be the steps or only their number. */
+/** One row of GET /workflows, newest first. */
 export interface WorkflowSummary {
   workflow_id: string;
   state: string;
+  done: number;
+  total: number;
+  error: string | null;
   created_at: string;
   updated_at: string;
   finished_at: string | null;
-  steps: WorkflowStep[] | number;
 }
 
 /** A refusal of the API, with the message it gave (every error body is {error: {code, message}}). */

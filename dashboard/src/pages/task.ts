@@ -4,11 +4,11 @@
  * /tasks/{id}/events: the current record at once, then every change until it ends). Cancel while
  * it has not ended.
  */
-import { ApiError, isTerminal, type TaskRecord } from '../api.js';
+import { isTerminal, type TaskRecord } from '../api.js';
 import { fill, h, jsonBlock, progressBar, stateBadge, taskLink } from '../dom.js';
 import { between, clock } from '../format.js';
 import { openStream } from '../live.js';
-import { messageOf, pageHeading, type Page, type PageContext } from '../page.js';
+import { messageOf, pageHeading, type Page } from '../page.js';
 import { cancelButton } from './running.js';
 
 /** The first events are kept whole; a very long task's later steps replace the oldest shown. */
@@ -41,25 +41,6 @@ function facts(record: TaskRecord): HTMLElement {
       : []),
     ...(record.parent_id ? [item('After step', taskLink(record.parent_id))] : []),
   );
-}
-
-/** Why a task stream would not open: the gateway's own message (404 no such task, 401 ...). */
-async function whyNoStream(context: PageContext, path: string): Promise<string> {
-  const controller = new AbortController();
-  try {
-    const response = await fetch(context.api.streamUrl(path), { signal: controller.signal });
-    if (response.ok) return 'the event stream dropped; reload to try again';
-    const body: unknown = await response.json().catch(() => null);
-    if (typeof body === 'object' && body !== null && 'error' in body) {
-      const { error } = body;
-      if (typeof error === 'object' && error !== null && 'message' in error) return String(error.message);
-    }
-    return `HTTP ${response.status}`;
-  } catch (error) {
-    return error instanceof ApiError ? error.message : messageOf(error);
-  } finally {
-    controller.abort();
-  }
 }
 
 export const taskPage: Page = (context, [taskId = '']) => {
@@ -117,7 +98,7 @@ export const taskPage: Page = (context, [taskId = '']) => {
       h(
         'li',
         { 'data-state': next.state },
-        h('time', {}, new Date().toLocaleTimeString()),
+        h('time', { datetime: next.updated_at }, new Date(next.updated_at).toLocaleTimeString()),
         ' ',
         stateBadge(next.state),
         ` ${next.current}/${next.total} ${next.error ?? next.status}`,
@@ -134,10 +115,13 @@ export const taskPage: Page = (context, [taskId = '']) => {
       onRecord: show,
       onConnection: (state) => {
         if (state !== 'refused' || closed) return;
-        // Refused (no such task, no key): say why, with the gateway's own message.
-        void whyNoStream(context, path).then((reason) => {
-          if (!closed) context.notify(`Could not show task ${taskId}: ${reason}`, 'error');
-        });
+        // Refused (no such task, no key): GET /tasks/{id} says why in the gateway's own words.
+        context.api
+          .get<TaskRecord>(`/tasks/${encodeURIComponent(taskId)}`)
+          .then(show)
+          .catch((error: unknown) => {
+            if (!closed) context.notify(`Could not show task ${taskId}: ${messageOf(error)}`, 'error');
+          });
       },
     },
     { endsWithTask: taskId },

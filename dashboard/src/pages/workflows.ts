@@ -18,29 +18,25 @@ const workflowHref = (id: string) => `#/workflows/${encodeURIComponent(id)}`;
 export const workflowsPage: Page = (context) => {
   const body = h('section', { class: 'workflows' });
   fill(context.root, pageHeading('Workflows'), body);
-  const headings = ['Workflow', 'State', 'Steps', 'Created', 'Took'];
+  const headings = ['Workflow', 'State', 'Steps ended', 'Created', 'Took', 'Error'];
   let shown = '';
   return refreshEvery(context, REFRESH_MS, 'the workflows', async () => {
     const { workflows } = await context.api.get<{ workflows: WorkflowSummary[] }>(`/workflows?limit=${LIMIT}`);
     const seen = JSON.stringify(workflows);
     if (seen === shown) return;
     shown = seen;
-    const rows = workflows.map((workflow) => {
-      const steps = workflow.steps;
-      const stepText =
-        typeof steps === 'number'
-          ? String(steps)
-          : `${steps.filter((s) => isTerminal(s.state)).length} / ${steps.length}`;
-      return h(
+    const rows = workflows.map((workflow) =>
+      h(
         'tr',
         { 'data-workflow-id': workflow.workflow_id },
         h('th', { scope: 'row' }, h('a', { href: workflowHref(workflow.workflow_id) }, workflow.workflow_id)),
         h('td', {}, stateBadge(workflow.state)),
-        h('td', { class: 'number' }, stepText),
+        h('td', { class: 'number' }, `${workflow.done} / ${workflow.total}`),
         h('td', {}, timeElement(workflow.created_at)),
         h('td', {}, workflow.finished_at ? between(workflow.created_at, workflow.finished_at) : 'running'),
-      );
-    });
+        h('td', { class: 'error-text' }, workflow.error ?? ''),
+      ),
+    );
     fill(body, table(headings, rows, 'No workflows yet: POST /workflows runs one.'));
   });
 };
@@ -92,11 +88,27 @@ export const workflowPage: Page = (context, [workflowId = '']) => {
     fill(actions, cancel);
   };
 
+  // The workflow's stream ends with the workflow; a step still stopping then (a cancelled step's
+  // worker has not yet recorded REVOKED) is followed on its own task stream to its end.
+  const stepStreams: (() => void)[] = [];
+  const followUnfinished = (view: WorkflowView) => {
+    for (const step of view.steps) {
+      if (isTerminal(step.state)) continue;
+      const path = `/tasks/${encodeURIComponent(step.task_id)}/events`;
+      stepStreams.push(
+        openStream(context.api, path, { onRecord: (record) => graph?.update(record) }, { endsWithTask: step.task_id }),
+      );
+    }
+  };
+
   const close = openStream(
     context.api,
     `/workflows/${encodeURIComponent(workflowId)}/events`,
     {
-      onWorkflow: show,
+      onWorkflow: (view) => {
+        show(view);
+        if (isTerminal(view.state)) followUnfinished(view);
+      },
       onRecord: (record) => graph?.update(record),
       onConnection: (state) => {
         if (state === 'refused') {
@@ -115,5 +127,8 @@ export const workflowPage: Page = (context, [workflowId = '']) => {
     },
     { endsWithWorkflow: true },
   );
-  return close;
+  return () => {
+    close();
+    for (const closeStep of stepStreams) closeStep();
+  };
 };
