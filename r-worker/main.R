@@ -49,6 +49,7 @@ main <- function() {
   api$service <- service
   api$logger <- logger
   api$service_token <- config$service_token
+  api$metrics_public <- config$metrics_public
   # A wrong method gets our 404 route_not_found rather than plumber's own 405 body shape.
   options(plumber.methodNotAllowed = FALSE)
   router <- plumber::pr(file.path(worker_dir, "plumber.R"), envir = api)

@@ -20,11 +20,12 @@ function(pr) {
     })
 }
 
-#* With R_SERVICE_TOKEN set, every route but GET /health needs `Authorization: Bearer <token>`
-#* (else 401 unauthorized).
+#* With R_SERVICE_TOKEN set, every route but GET /health (and GET /metrics with METRICS_PUBLIC=true)
+#* needs `Authorization: Bearer <token>` (else 401 unauthorized).
 #* @filter service_token
 function(req, res) {
-  if (identical(req$PATH_INFO, "/health") && identical(req$REQUEST_METHOD, "GET")) {
+  open_paths <- c("/health", if (metrics_public) "/metrics")
+  if (req$PATH_INFO %in% open_paths && identical(req$REQUEST_METHOD, "GET")) {
     return(plumber::forward())
   }
   refused <- check_service_token(req$HTTP_AUTHORIZATION, service_token)
@@ -49,4 +50,16 @@ function(req, res) {
 #* @get /health
 function(req, res) {
   send_answer(res, service$health())
+}
+
+#* Prometheus text format: this process's CPU, memory and descriptors, its children, slots and
+#* running tasks, and the runs it ended since it started by task and state (R/metrics.R,
+#* docs/metrics.md). Needs the token like /tasks unless METRICS_PUBLIC=true.
+#* @get /metrics
+function(req, res) {
+  res$status <- 200L
+  res$setHeader("Content-Type", prometheus_content_type)
+  res$setHeader("Connection", "close")
+  res$body <- service$metrics()
+  res
 }

@@ -59,7 +59,11 @@ describe('Node worker GET /metrics', () => {
     };
     const info = family(during.families, 'switchyard_worker_info').samples;
     expect(info).toEqual([
-      { name: 'switchyard_worker_info', labels: { worker_id: workers.workers[0]?.id, queues: 'default' }, value: 1 },
+      {
+        name: 'switchyard_worker_info',
+        labels: { kind: 'node', worker_id: workers.workers[0]?.id, queues: 'default' },
+        value: 1,
+      },
     ]);
     expect(sampleValue(during.families, 'process_cpu_seconds_total')).toBeGreaterThan(0);
     expect(sampleValue(during.families, 'process_resident_memory_bytes')).toBeGreaterThan(0);

@@ -40,10 +40,10 @@ export function createWorkerMetrics(
   }).set(settings.concurrency);
   new Gauge({
     name: 'switchyard_worker_info',
-    help: 'Always 1; the labels say which worker this is (its id in GET /workers) and the queues it takes from, in order.',
-    labelNames: ['worker_id', 'queues'] as const,
+    help: 'Always 1; the labels say which worker this is (its id in GET /workers), its kind and the queues it takes from, in order.',
+    labelNames: ['kind', 'worker_id', 'queues'] as const,
     registers: [registry],
-  }).set({ worker_id: worker.id, queues: settings.queues.join(',') }, 1);
+  }).set({ kind: 'node', worker_id: worker.id, queues: settings.queues.join(',') }, 1);
 
   return {
     registry,

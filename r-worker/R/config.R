@@ -19,6 +19,7 @@ config_defaults <- c(
   SHUTDOWN_GRACE_MS = "25000", # on SIGTERM/SIGINT, how long running tasks may still run before they are handed back
   REDIS_RETRY_SECONDS = "30", # how long a task's child waits for Redis to come back before abandoning its attempt; 0: not at all
   R_SERVICE_TOKEN = "", # when set, every route but GET /health needs Authorization: Bearer <token>
+  METRICS_PUBLIC = "false", # true: GET /metrics is open without R_SERVICE_TOKEN too (docs/metrics.md)
   R_WORKER_CACHE_DIR = "", # where the compiled SIGTERM handler is cached; empty: the user cache dir
   SWITCHYARD_SHARED_DIR = "" # the repository's shared/ (contracts and Lua scripts); empty: beside r-worker/
 )
@@ -101,6 +102,7 @@ read_config <- function(env = read_config_env()) {
     shutdown_grace_ms = whole_number("SHUTDOWN_GRACE_MS", 0, 3600000),
     redis_retry_seconds = whole_number("REDIS_RETRY_SECONDS", 0, 600),
     service_token = token,
+    metrics_public = identical(one_of("METRICS_PUBLIC", c("true", "false")), "true"),
     cache_dir = value("R_WORKER_CACHE_DIR")
   )
   if (length(problems) > 0) {

@@ -29,6 +29,7 @@ new_service <- function(config, deps) {
   supervisor <- new_supervisor(config, deps)
   queues <- supervisor$queues
   watching <- FALSE
+  started_at <- as.numeric(Sys.time())
 
   submit_task <- function(body_raw) {
     validated <- validate_submission(body_raw)
@@ -79,6 +80,11 @@ new_service <- function(config, deps) {
       status = "ok", worker_id = supervisor$identity$id, queues = I(config$queues),
       running = supervisor$running_count(), max = config$max_concurrent_tasks
     ))
+  }
+
+  # GET /metrics: Prometheus text of this process (metrics.R); reads no Redis, so it answers while Redis is away.
+  metrics <- function() {
+    render_metrics(supervisor, config, started_at)
   }
 
   run_upkeep <- function() {
@@ -133,6 +139,7 @@ new_service <- function(config, deps) {
   list(
     submit_task = submit_task,
     health = health,
+    metrics = metrics,
     upkeep = run_upkeep,
     start_watching = start_watching,
     stop_watching = stop_watching,

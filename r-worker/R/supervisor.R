@@ -40,6 +40,7 @@ new_supervisor <- function(config, deps) {
   token <- identity$token
   queue_ids <- vapply(config$queues, function(name) keys$queue("r", name)$id, character(1), USE.NAMES = FALSE)
   pool <- new_child_pool()
+  tally <- new_run_tally() # runs ended since start, for GET /metrics (metrics.R)
   running <- new.env(parent = emptyenv()) # task_id -> entry (an environment, changed in place)
   state <- new.env(parent = emptyenv())
   state$accepting <- TRUE
@@ -88,6 +89,7 @@ new_supervisor <- function(config, deps) {
   # Finishes a claimed task without running it.
   finish_unrun <- function(task, record, dead_letter, msg, ...) {
     done <- queues$finish(record, token, dead_letter = dead_letter)
+    count_run(tally, task$payload$task, tolower(record$state))
     logger$warn(msg, task_id = task$task_id, task = task$payload$task, attempts = task$attempts, acknowledged = done, ...)
   }
 
@@ -192,10 +194,13 @@ new_supervisor <- function(config, deps) {
     if (!is.null(entry$stop_reason) || outcome %in% c("success", "failure", "retry", "lease_lost", "abandoned")) {
       if (identical(outcome, "abandoned")) logger$warn("child abandoned its attempt (Redis unavailable); the task is redelivered when its lease runs out", task_id = entry$task_id)
       if (identical(outcome, "retry") && !is.null(report$retry_due_ms)) state$claim_at <- min(state$claim_at, report$retry_due_ms / 1000)
+      count_run(tally, entry$task$payload$task, run_state_of(entry$stop_reason, outcome))
       return(TRUE)
     }
     if (identical(outcome, "interrupted") && !state$accepting) {
-      return(hand_back(entry))
+      hand_back(entry)
+      count_run(tally, entry$task$payload$task, "released")
+      return(TRUE)
     }
     task <- entry$task
     step <- failed_attempt(current_record(task), worker_lost_message, task$failures, entry$options)
@@ -204,6 +209,7 @@ new_supervisor <- function(config, deps) {
     } else {
       as.logical(queues$retry(step$record, token, step$delay_ms))
     }
+    count_run(tally, task$payload$task, if (is.null(step$delay_ms)) "failure" else "retry")
     logger$error("task attempt failed: the child ended without a result", task_id = entry$task_id, pid = entry$pid, state = step$record$state, acknowledged = done)
     TRUE
   }
@@ -355,6 +361,7 @@ new_supervisor <- function(config, deps) {
     queues = queues,
     registry = registry,
     identity = identity,
-    pool = pool
+    pool = pool,
+    tally = tally
   )
 }
