@@ -62,7 +62,9 @@ export interface TaskSignatures {
 
 export type TaskKind = keyof TaskSignatures;
 export type TaskNameOf<K extends TaskKind> = keyof TaskSignatures[K] & string;
-export type TaskArgsOf<K extends TaskKind, T extends TaskNameOf<K>> = TaskSignatures[K][T] extends { args: infer A }
+export type TaskArgsOf<K extends TaskKind, T extends TaskNameOf<K>> = TaskSignatures[K][T] extends {
+  args: infer A extends unknown[];
+}
   ? A
   : never;
 export type TaskResultOf<K extends TaskKind, T extends TaskNameOf<K>> = TaskSignatures[K][T] extends {
