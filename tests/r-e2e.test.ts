@@ -43,12 +43,23 @@ describe('R path end to end, through the gateway', () => {
     });
   });
 
-  it('an R task whose R code errors ends FAILURE with the R message', async () => {
-    const seen = await ctx.stack.client.runToCompletion('r', {
-      task: 'lm_fit',
-      args: [[1, 2, 3], { x: [1, 2, 3, 4] }],
+  it('lm_fit with a predictor column of another length than y is refused at submit, naming the column', async () => {
+    const reply = await ctx.stack.client.execute('r', { task: 'lm_fit', args: [[1, 2, 3], { x: [1, 2, 3, 4] }] });
+    expect(reply.status).toBe(422);
+    expect(reply.body).toMatchObject({
+      error: {
+        fields: [{ field: 'args.1.x', message: 'every predictor column must hold as many values as y (3); x holds 4' }],
+      },
     });
-    expect(seen.at(-1)).toMatchObject({ state: 'FAILURE', error: expect.stringMatching(/as many values as y/) });
+  });
+
+  it('an R task that runs past its time limit ends FAILURE saying so', async () => {
+    const seen = await ctx.stack.client.runToCompletion('r', {
+      task: 'long_task',
+      args: [30],
+      options: { time_limit_ms: 300 },
+    });
+    expect(seen.at(-1)).toMatchObject({ state: 'FAILURE', error: expect.stringMatching(/time limit/) });
   });
 
   it('bad input is refused by the gateway with the field named, before reaching R', async () => {
@@ -59,7 +70,7 @@ describe('R path end to end, through the gateway', () => {
 
   it('a failed R task is a dead letter an operator can list and requeue', async () => {
     const { client, baseUrl } = ctx.stack;
-    const accepted = await client.execute('r', { task: 'lm_fit', args: [[1, 2, 3], { x: [1, 2, 3, 4] }] });
+    const accepted = await client.execute('r', { task: 'long_task', args: [30], options: { time_limit_ms: 300 } });
     const taskId = accepted.taskId!;
     const first = (await client.pollUntilDone('r', taskId)).at(-1)!;
     expect(first).toMatchObject({ state: 'FAILURE' });

@@ -152,7 +152,13 @@ describe('workflows end to end', () => {
       chord: {
         header: [
           { worker: 'node', task: 'add', args: [1, 1] },
-          { worker: 'r', task: 'lm_fit', args: [[1, 2, 3], { x: [1, 2, 3, 4] }], on_failure: 'continue' },
+          {
+            worker: 'r',
+            task: 'long_task',
+            args: [30],
+            options: { time_limit_ms: 300 },
+            on_failure: 'continue',
+          },
         ],
         body: { worker: 'node', task: 'add', args: [0, 0], pass_result: false },
       },

@@ -158,7 +158,7 @@ describe('POST /r/execute', () => {
     const scope = nock(R_URL)
       .post('/tasks')
       .reply(422, { error: { code: 'validation_failed', message: 'Invalid request: args.1.x …', fields } });
-    const response = await execute({ task: 'lm_fit', args: [[1, 2, 3], { x: [1, 2, 3, 4] }] });
+    const response = await execute({ task: 'lm_fit', args: [[1, 2, 3], { x: [1, 2, 3] }] });
     expect(response.status).toBe(422);
     expect(response.body.error).toEqual({ code: 'validation_failed', message: 'Invalid request: args.1.x …', fields });
     expect(scope.isDone()).toBe(true);

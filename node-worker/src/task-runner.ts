@@ -14,6 +14,7 @@ import {
   revoked,
   started,
   succeeded,
+  traceIdOf,
   type ClaimedTask,
   type Logger,
   type TaskQueues,
@@ -66,6 +67,7 @@ export class TaskRun {
         options: payload.options,
         workflow_id: payload.workflow_id ?? null,
         parent_id: payload.parent_id ?? null,
+        traceparent: payload.traceparent ?? null,
       },
       payload.created_at,
     );
@@ -90,6 +92,8 @@ export class TaskRun {
       task: this.record.task,
       queue: this.record.queue,
       attempts: this.record.attempts,
+      // The caller's trace (W3C traceparent), so the task's lines join its trace in any log store.
+      trace_id: traceIdOf(this.record.traceparent),
     };
     if (this.claimed.revoked) return this.end(revoked(this.record, 'Cancelled'), log);
     if (options.expires_at !== null && Date.parse(options.expires_at) <= Date.now()) {

@@ -16,10 +16,14 @@ plan_submission <- function(submission, now = Sys.time()) {
   options <- resolve_task_options(task_defaults(submission$task), submission$options, now = now)
   created_at <- format_iso_time(floor(as.numeric(now) * 1000) / 1000)
   record <- mark_pending(
-    list(task_id = submission$task_id, worker = "r", queue = submission$queue, task = submission$task, args = submission$args, options = options),
+    list(
+      task_id = submission$task_id, worker = "r", queue = submission$queue, task = submission$task, args = submission$args,
+      options = options, traceparent = submission$traceparent
+    ),
     now = created_at
   )
   payload <- list(task = submission$task, args = submission$args, created_at = created_at, options = options)
+  if (!is.null(submission$traceparent)) payload$traceparent <- submission$traceparent
   list(options = options, record = record, payload = payload)
 }
 

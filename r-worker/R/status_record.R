@@ -42,6 +42,7 @@ mark_pending <- function(init, now = iso_now()) {
     priority = options$priority,
     workflow_id = init$workflow_id,
     parent_id = init$parent_id,
+    traceparent = init$traceparent,
     task = init$task,
     args = init$args,
     state = "PENDING",

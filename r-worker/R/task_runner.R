@@ -25,7 +25,8 @@ record_of_claimed <- function(task) {
   mark_pending(
     list(
       task_id = task$task_id, worker = "r", queue = task$queue, task = payload$task, args = payload$args,
-      options = payload$options, workflow_id = payload$workflow_id, parent_id = payload$parent_id
+      options = payload$options, workflow_id = payload$workflow_id, parent_id = payload$parent_id,
+      traceparent = payload$traceparent
     ),
     now = payload$created_at
   )
@@ -50,7 +51,9 @@ run_task <- function(job, settings, logger, connect = redis_connect, tasks = r_t
   task <- job$task
   task_id <- task$task_id
   options <- task$payload$options
-  log_fields <- list(task_id = task_id, task = task$payload$task, attempts = task$attempts)
+  # The caller's trace id (W3C traceparent) on every line of the task, as the Node worker logs it.
+  trace_id <- if (is.null(task$payload$traceparent)) NULL else strsplit(task$payload$traceparent, "-", fixed = TRUE)[[1]][[2]]
+  log_fields <- list(task_id = task_id, task = task$payload$task, attempts = task$attempts, trace_id = trace_id)
   say <- function(level, msg, ...) do.call(logger[[level]], c(list(msg), log_fields, list(...)))
 
   redis <- tryCatch(

@@ -68,13 +68,22 @@ validate_submission_body <- function(body, now = Sys.time()) {
   if (has_field(body, "options")) {
     options <- validate_task_options(body$options, problems, now = now)
   }
-  for (extra in setdiff(names(body), c("task_id", "task", "args", "queue", "options"))) {
+  # The W3C traceparent the gateway accepted (or started): kept in the record, logged with the task's lines.
+  traceparent <- NULL
+  if (has_field(body, "traceparent")) {
+    if (is.character(body$traceparent) && length(body$traceparent) == 1 && grepl("^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$", body$traceparent)) {
+      traceparent <- body$traceparent
+    } else {
+      problems$add("traceparent", "must be a W3C traceparent (version-trace id-parent id-flags, lowercase hex)")
+    }
+  }
+  for (extra in setdiff(names(body), c("task_id", "task", "args", "queue", "options", "traceparent"))) {
     problems$add(extra, "is not an allowed field")
   }
   if (problems$count() > 0) {
     return(list(error = validation_error(problems$all())))
   }
-  list(submission = list(task_id = task_id, task = task, args = args, queue = queue, options = options))
+  list(submission = list(task_id = task_id, task = task, args = args, queue = queue, options = options, traceparent = traceparent))
 }
 
 # A claimed task's args checked again with the rules of its task: list(args = normalised) or

@@ -17,6 +17,7 @@ export * from './rules.js';
 export * from './lua.js';
 export * from './script-codes.js';
 export * from './plan.js';
+export * from './trace.js';
 export * from './workflows/canvas.js';
 export * from './workflows/engine.js';
 export * from './workflows/store.js';

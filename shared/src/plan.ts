@@ -16,6 +16,8 @@ export interface Submission {
   /** Resolved by routing when the caller named none. */
   queue: string;
   options?: TaskOptionsRequest;
+  /** The W3C traceparent of the request that submitted it (shared/src/trace.ts). */
+  traceparent?: string;
 }
 
 /** A workflow step: its workflow, the step it follows, and when the workflow was created. */
@@ -40,7 +42,10 @@ export function planTask(
   if (!definition) throw new Error(`no ${kind} task named ${submission.task}`);
   const options = resolveOptions(definition.defaults, submission.options, now);
   const { task, args, queue } = submission;
-  const ids = step ? { workflow_id: step.workflow_id, parent_id: step.parent_id } : {};
+  const ids = {
+    ...(step ? { workflow_id: step.workflow_id, parent_id: step.parent_id } : {}),
+    ...(submission.traceparent ? { traceparent: submission.traceparent } : {}),
+  };
   const createdAt = step?.created_at ?? new Date(now).toISOString();
   const record = pending({ task_id: taskId, worker: kind, queue, task, args, options, ...ids }, createdAt);
   return { record, payload: { task, args, created_at: createdAt, options, ...ids } };

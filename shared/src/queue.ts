@@ -28,6 +28,8 @@ export interface TaskPayload {
   /** A workflow step: its workflow and the step it follows (both also in its record). */
   workflow_id?: string;
   parent_id?: string | null;
+  /** The W3C traceparent it was submitted with (also in its record): its worker logs the trace id. */
+  traceparent?: string | null;
 }
 
 export interface ClaimedTask {

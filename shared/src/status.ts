@@ -39,6 +39,10 @@ export const TaskRecord = z
       .uuid()
       .nullable()
       .meta({ description: 'In a workflow: the step this one follows (whose result it may receive), else null.' }),
+    traceparent: z.string().nullable().meta({
+      description:
+        "The W3C traceparent the task was submitted with (or the gateway's, which starts a trace when there was none); workers log the task's lines with its trace id.",
+    }),
     task: z.string().meta({ description: 'Task name, e.g. long_task.' }),
     args: z.array(z.unknown()).meta({ description: 'The arguments the task was submitted with.' }),
     state: z.enum(TASK_STATES),

@@ -63,6 +63,27 @@ const predictorColumns = z
     `must name at most ${TASK_LIMITS.maxPredictors} predictor columns`,
   );
 
+/**
+ * lm_fit's columns must each hold as many values as y: checked at submit (422 naming the column), with
+ * the words the R worker uses when data handed on by a workflow step breaks the rule at run time.
+ */
+function sameLengthAsY(
+  y: readonly number[],
+  columns: Record<string, readonly number[]>,
+  at: (string | number)[],
+  ctx: z.RefinementCtx,
+): void {
+  for (const [name, values] of Object.entries(columns)) {
+    if (values.length === y.length) continue;
+    ctx.addIssue({
+      code: 'custom',
+      path: [...at, name],
+      message: `every predictor column must hold as many values as y (${y.length}); ${name} holds ${values.length}`,
+    });
+    return;
+  }
+}
+
 /** A data set for lm_fit in one value: what make_dataset returns, so a workflow can hand it on. */
 const dataset = z.strictObject({ y: numericVector(3), predictors: predictorColumns });
 
@@ -120,7 +141,12 @@ export const R_TASKS = {
   lm_fit: {
     description:
       "Fits the linear model y ~ predictors with R's lm(); the result has the coefficients, R² and adjusted R², and n. The data may also come as one data set {y, predictors} (make_dataset's result).",
-    args: z.union([z.tuple([numericVector(3), predictorColumns]), z.tuple([dataset])]),
+    args: z.union([
+      z
+        .tuple([numericVector(3), predictorColumns])
+        .superRefine(([y, columns], ctx) => sameLengthAsY(y, columns, [1], ctx)),
+      z.tuple([dataset]).superRefine(([data], ctx) => sameLengthAsY(data.y, data.predictors, [0, 'predictors'], ctx)),
+    ]),
     example: [[2.1, 3.9, 6.2, 7.8, 10.1], { x: [1, 2, 3, 4, 5] }],
     params: ['y', 'predictors'],
     defaults: NO_RETRY,

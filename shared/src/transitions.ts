@@ -40,6 +40,8 @@ export interface PendingInit {
   /** A workflow step: its workflow, and the step it follows. */
   workflow_id?: string | null;
   parent_id?: string | null;
+  /** The W3C traceparent it was submitted with. */
+  traceparent?: string | null;
 }
 
 /** The record a task starts with, written when it is accepted. */
@@ -51,6 +53,7 @@ export function pending(init: PendingInit, now = nowIso()): TaskRecord {
     priority: init.options.priority,
     workflow_id: init.workflow_id ?? null,
     parent_id: init.parent_id ?? null,
+    traceparent: init.traceparent ?? null,
     task: init.task,
     args: init.args,
     state: 'PENDING',

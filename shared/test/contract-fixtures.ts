@@ -27,6 +27,7 @@ const base = {
   priority: 5,
   workflow_id: null,
   parent_id: null,
+  traceparent: null,
   task: 'long_task',
   args: [3],
   current: 0,
@@ -121,6 +122,7 @@ const pendingStep = TRANSITIONS.pending(
     options: { max_attempts: 1, expires_at: null, priority: 5, eta: null },
     workflow_id: '5f0c2a1e-9b8d-4c7a-8e6f-1a2b3c4d5e6f',
     parent_id: '7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d',
+    traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
   },
   '2026-11-22T01:02:03.456Z',
 );

@@ -6,6 +6,7 @@ export interface CollectedRecord {
   queue: string;
   priority: number;
   eta: string | null;
+  traceparent?: string | null;
   state: string;
   current: number;
   total: number;

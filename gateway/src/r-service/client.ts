@@ -37,13 +37,14 @@ export class RServiceClient {
   }
 
   /** Hands a task to the R service, which writes its PENDING record and queues it before it answers 202. */
-  async submit(taskId: string, { task, args, queue, options }: Submission): Promise<void> {
+  async submit(taskId: string, { task, args, queue, options, traceparent }: Submission): Promise<void> {
     const reply = await this.call('POST', '/tasks', {
       task_id: taskId,
       task,
       args,
       queue,
       ...(options ? { options } : {}),
+      ...(traceparent ? { traceparent } : {}),
     });
     if (reply.status === 202) {
       if ((reply.body as { task_id?: unknown } | null)?.task_id !== taskId) {

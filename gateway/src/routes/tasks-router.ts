@@ -3,7 +3,7 @@
  * execute accepts a task, collect reads its record, cancel revokes it.
  */
 import { Router } from 'express';
-import type { WorkerKind } from '@switchyard/shared';
+import { acceptTraceparent, newTraceparent, type WorkerKind } from '@switchyard/shared';
 import { IdempotencyKeyHeader } from '../http/headers.js';
 import { ExecuteRequestByKind, TaskIdBody, TaskIdQuery, executeRequest } from '../http/schemas.js';
 import { pickSchema, validated } from '../http/validation.js';
@@ -20,10 +20,12 @@ export function createTasksRouter(kind: WorkerKind, tasks: TaskService): Router 
 
   router.post(
     '/execute',
-    validated({ headers: { 'Idempotency-Key': IdempotencyKeyHeader }, body }, async (input, _req, res) => {
+    validated({ headers: { 'Idempotency-Key': IdempotencyKeyHeader }, body }, async (input, req, res) => {
       const key = input.headers['Idempotency-Key'];
-      const { taskId, replayed } = await tasks.execute(kind, input.body, res.locals.caller, key);
+      const traceparent = acceptTraceparent(req.get('traceparent')) ?? newTraceparent();
+      const { taskId, replayed } = await tasks.execute(kind, input.body, res.locals.caller, key, traceparent);
       if (replayed) res.set('Idempotent-Replayed', 'true');
+      else res.set('traceparent', traceparent);
       res.status(202).json({ task_id: taskId, status: 'created' });
     }),
   );

@@ -72,10 +72,12 @@ export function createTaskService(deps: TaskServiceDeps) {
       body: ExecuteRequest,
       caller: string,
       idempotencyKey?: string,
+      traceparent?: string,
     ): Promise<IdempotentOutcome> {
       const submission = toSubmission(kind, routes, body);
+      // The trace is not part of the request's identity: a retry under another trace is the same request.
       return idempotency.once(kind, caller, idempotencyKey, submission, (taskId) =>
-        backends[kind].submit(taskId, submission),
+        backends[kind].submit(taskId, traceparent ? { ...submission, traceparent } : submission),
       );
     },
 

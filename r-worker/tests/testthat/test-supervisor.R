@@ -43,7 +43,9 @@ test_that("at time_limit_ms the child is killed: FAILURE 'time limit exceeded (N
   task_id <- new_task_id()
   submit(setup$service, task_id, "long_task", list(5), options = list(time_limit_ms = 300))
   record <- wait_for_state(setup, task_id, c("FAILURE", "SUCCESS", "RETRY"))
-  expect_identical(record[c("state", "error", "attempts", "current")], list(state = "FAILURE", error = "time limit exceeded (300 ms)", attempts = 1L, current = 1L))
+  expect_identical(record[c("state", "error", "attempts")], list(state = "FAILURE", error = "time limit exceeded (300 ms)", attempts = 1L), info = paste(capture.output(str(record)), collapse = "\n"))
+  # stopped part-way: how far it got depends on how busy the machine is, not on the limit's rule
+  expect_true(record$current >= 1L && record$current < 5L)
   wait_until_idle(setup)
   expect_identical(dead_letters(setup), task_id)
 })

@@ -19,8 +19,16 @@ test_that("a valid long_task submission is accepted with its args normalised, in
   expect_null(result$error)
   expect_identical(
     result$submission,
-    list(task_id = task_id, task = "long_task", args = list(3), queue = "default", options = list())
+    list(task_id = task_id, task = "long_task", args = list(3), queue = "default", options = list(), traceparent = NULL)
   )
+})
+
+test_that("a traceparent is kept when it is one, and refused naming the field when it is not", {
+  traceparent <- "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+  kept <- validate_submission(body(task_id = task_id, task = "long_task", args = list(3), traceparent = traceparent))
+  expect_identical(kept$submission$traceparent, traceparent)
+  refused <- validate_submission(body(task_id = task_id, task = "long_task", args = list(3), traceparent = "nope"))
+  expect_identical(fields_of(refused), "traceparent must be a W3C traceparent (version-trace id-parent id-flags, lowercase hex)")
 })
 
 test_that("a submission names its queue by the rule of rules.json, else it is refused with 422 naming queue", {
