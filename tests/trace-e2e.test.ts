@@ -42,7 +42,8 @@ describe('traceparent', () => {
   }
 
   it('starts a trace for a task sent without one (or with an invalid one), and says which in the answer', async () => {
-    for (const headers of [{}, { traceparent: 'not-a-traceparent' }]) {
+    const attempts: Record<string, string>[] = [{}, { traceparent: 'not-a-traceparent' }];
+    for (const headers of attempts) {
       const { taskId, traceparent } = await submit('node', { task: 'add', args: [1, 2] }, headers);
       expect(traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
       const record = (await ctx.stack.client.pollUntilDone('node', taskId)).at(-1);
