@@ -5,6 +5,7 @@
  * go back to their queue), Redis last. The next start on the same data runs what was handed back.
  */
 import { rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { gatewayClient, type GatewayClient } from './support/gateway-client.js';
 import { freeStackPorts, freshDataDir, npmStart } from './support/npm-start.js';
@@ -31,6 +32,18 @@ async function waitUntilRunning(client: GatewayClient, kind: 'node' | 'r', taskI
     timeoutMs: 30_000,
     intervalMs: 100,
     what: `${kind} task ${taskId} to run`,
+  });
+}
+
+/** Whether something accepts connections on 127.0.0.1:`port`. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
   });
 }
 
@@ -91,6 +104,60 @@ describe('Ctrl-C under npm start', () => {
         );
         expect(done).toMatchObject({ state: 'SUCCESS', result: LONG_STEPS, error: null });
       }
+    } finally {
+      await second.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 360_000);
+
+  it('stops every service, in the same order, when start.mjs itself is killed hard', async () => {
+    const ports = await freeStackPorts();
+    const dataDir = freshDataDir();
+    const env = {
+      LONG_TASK_STEP_MS: String(STEP_MS),
+      SHUTDOWN_GRACE_MS: String(GRACE_MS),
+      KEY_PREFIX: uniquePrefix('killed'),
+      // Far beyond the test's waits: the task can only come back by being handed back, not by its lease running out.
+      LEASE_MS: '600000',
+    };
+    const first = npmStart(env, { ports, dataDir });
+    let taskId = '';
+    try {
+      await first.waitUntilUp();
+      const client = gatewayClient(first.baseUrl);
+      taskId = await submitLongTask(client, 'node', LONG_STEPS);
+      await waitUntilRunning(client, 'node', taskId);
+      process.kill(-first.process.pid!, 'SIGKILL'); // start.mjs only: the services have groups of their own
+      await first.exitWithin(10_000);
+      // The reaper (its message comes through the stderr start.mjs shared with it) stops the rest.
+      await waitFor(() => first.output().includes('[switchyard] start.mjs ended without stopping'), {
+        what: 'the reaper to notice',
+      });
+      await waitFor(
+        async () => !(await listening(ports.gateway)) && !(await listening(ports.r)) && !(await listening(ports.redis)),
+        { timeoutMs: GRACE_MS + 60_000, intervalMs: 250, what: 'every service to stop' },
+      );
+      const stopped = first.output();
+      expect(stopped.indexOf('[switchyard] redis stopped')).toBeGreaterThan(
+        stopped.indexOf('[switchyard] node-worker stopped'),
+      );
+    } finally {
+      await first.stop();
+    }
+
+    // The worker handed its task back before Redis stopped: the next start runs it.
+    const second = npmStart(env, { ports, dataDir });
+    try {
+      await second.waitUntilUp();
+      const client = gatewayClient(second.baseUrl);
+      const done = await waitFor(
+        async () => {
+          const record = await client.collect('node', taskId);
+          return ['SUCCESS', 'FAILURE', 'REVOKED'].includes(record.state) ? record : null;
+        },
+        { timeoutMs: 60_000, intervalMs: 500, what: `node task ${taskId} to finish after the restart` },
+      );
+      expect(done).toMatchObject({ state: 'SUCCESS', result: LONG_STEPS });
     } finally {
       await second.stop();
       rmSync(dataDir, { recursive: true, force: true });
