@@ -3,9 +3,11 @@
  * object is valid for the Kubernetes API (types, and no unknown fields), and the cross-references no
  * schema checks hold (checkManifests). Each check also gets broken manifests, to prove it notices.
  */
+import type { V1ConfigMap, V1Container, V1Deployment } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { checkManifests, renderKustomization, validateSchemas, type K8sObject } from './support/kubernetes.js';
-import { SERVICES, imageRepository, readRepoFile } from './support/repo.js';
+import { SERVICES, imageRepository, isService, readRepoFile, type ServiceName } from './support/repo.js';
+import { serviceEnv } from './support/service-env.js';
 
 const OVERLAYS = ['k8s/overlays/minikube', 'k8s/overlays/minikube-keda'] as const;
 const rendered = new Map<string, K8sObject[]>();
@@ -34,6 +36,63 @@ const container = (deployment: Parsed, name = deployment.metadata.name.replace(/
   deployment.spec.template.spec.containers.find((c: { name: string }) => c.name === name);
 const envVar = (c: Parsed, name: string) => c.env.find((v: { name: string }) => v.name === name);
 
+/** The objects of `kind` (the rendered YAML, read as that type). */
+const ofKind = <T>(objects: readonly K8sObject[], kind: string) =>
+  objects.filter((o) => o.kind === kind).map((o) => o as unknown as T & K8sObject);
+
+/**
+ * The value `container` gets for `name`: its env (a value from a Secret shows where it comes from),
+ * then its envFrom ConfigMaps, then the service's default.
+ */
+function envValue(objects: readonly K8sObject[], service: ServiceName, container: V1Container, name: string) {
+  const own = container.env?.find((v) => v.name === name);
+  if (own) return own.value ?? (own.valueFrom ? `(from ${Object.keys(own.valueFrom).join(', ')})` : undefined);
+  const configMaps = ofKind<V1ConfigMap>(objects, 'ConfigMap');
+  for (const source of container.envFrom ?? []) {
+    const data = configMaps.find((c) => c.metadata.name === source.configMapRef?.name)?.data;
+    if (data?.[name] !== undefined) return data[name];
+  }
+  return serviceEnv(service).defaultOf(name)?.toString();
+}
+
+/**
+ * Prometheus' annotation convention on every Switchyard pod template: prometheus.io/scrape 'true',
+ * prometheus.io/path /metrics, and prometheus.io/port a containerPort on which the process serves
+ * /metrics (the gateway and the R service on PORT, a Node worker on METRICS_PORT), open to a scrape
+ * that carries no credentials (the annotations cannot give it any).
+ */
+function checkScrapeAnnotations(objects: readonly K8sObject[]): string[] {
+  const problems: string[] = [];
+  for (const deployment of ofKind<V1Deployment>(objects, 'Deployment')) {
+    const template = deployment.spec?.template;
+    const container = template?.spec?.containers.find((c) => isService(c.name));
+    if (!template || !container || !isService(container.name)) continue;
+    const service = container.name;
+    const report = (problem: string) => problems.push(`Deployment/${deployment.metadata.name}: ${problem}`);
+    const value = (name: string) => envValue(objects, service, container, name);
+    const annotations = template.metadata?.annotations ?? {};
+    if (annotations['prometheus.io/scrape'] !== 'true') report("pod template lacks prometheus.io/scrape: 'true'");
+    if (annotations['prometheus.io/path'] !== '/metrics') report('prometheus.io/path is not /metrics');
+    const port = Number(annotations['prometheus.io/port']);
+    if (!(container.ports ?? []).some((p) => p.containerPort === port)) {
+      report(`prometheus.io/port ${annotations['prometheus.io/port']} is not a containerPort of ${service}`);
+    }
+    const served = service === 'node-worker' ? 'METRICS_PORT' : 'PORT';
+    if (Number(value(served)) === 0) report(`serves no /metrics: ${served} is 0`);
+    else if (Number(value(served)) !== port) {
+      report(`prometheus.io/port ${port} is not where ${service} serves /metrics (${served} ${value(served)})`);
+    }
+    const keysOn = service === 'gateway' && (value('API_KEYS') ?? '') !== '';
+    const tokenOn = service === 'r-worker' && (value('R_SERVICE_TOKEN') ?? '') !== '';
+    if ((keysOn || tokenOn) && value('METRICS_PUBLIC') !== 'true') {
+      report(
+        `a scrape without credentials gets 401 (${keysOn ? 'API_KEYS' : 'R_SERVICE_TOKEN'} is set): set METRICS_PUBLIC=true`,
+      );
+    }
+  }
+  return problems;
+}
+
 describe.each(OVERLAYS)('%s', (overlay) => {
   it('is valid for the Kubernetes API (kubernetes-models types, no unknown fields)', () => {
     expect(validateSchemas(rendered.get(overlay)!)).toEqual([]);
@@ -41,6 +100,10 @@ describe.each(OVERLAYS)('%s', (overlay) => {
 
   it('has every cross-reference right: selectors, ports, probes, config, env names, addresses, autoscalers', () => {
     expect(checkManifests(rendered.get(overlay)!)).toEqual([]);
+  });
+
+  it('lets Prometheus find and scrape every Switchyard pod: annotations on a port that serves /metrics, no credentials needed', () => {
+    expect(checkScrapeAnnotations(rendered.get(overlay)!)).toEqual([]);
   });
 });
 
@@ -431,6 +494,26 @@ describe('the Kubernetes checks catch', () => {
       expect.arrayContaining([
         'ScaledObject/node-worker: scaleTargetRef Deployment/node-workers does not exist',
         'Deployment/node-worker container node-worker: fewer than 2 replicas',
+      ]),
+    );
+  });
+
+  it('scrape annotations that are missing, point at the wrong port, or at a /metrics that needs credentials', () => {
+    const objects = mutate('k8s/overlays/minikube', (find) => {
+      find('Deployment', 'gateway').spec.template.metadata.annotations['prometheus.io/port'] = '9090';
+      delete find('Deployment', 'node-worker-cpu').spec.template.metadata.annotations;
+      delete find('ConfigMap', 'switchyard-node-worker').data.METRICS_PORT;
+      find('ConfigMap', 'switchyard-r-worker').data.METRICS_PUBLIC = 'false';
+      find('ConfigMap', 'switchyard-gateway').data.API_KEYS = 'a-key-of-sixteen-chars';
+    });
+    expect(checkScrapeAnnotations(objects)).toEqual(
+      expect.arrayContaining([
+        'Deployment/gateway: prometheus.io/port 9090 is not a containerPort of gateway',
+        'Deployment/gateway: prometheus.io/port 9090 is not where gateway serves /metrics (PORT 9000)',
+        'Deployment/gateway: a scrape without credentials gets 401 (API_KEYS is set): set METRICS_PUBLIC=true',
+        "Deployment/node-worker-cpu: pod template lacks prometheus.io/scrape: 'true'",
+        'Deployment/node-worker: serves no /metrics: METRICS_PORT is 0',
+        'Deployment/r-worker: a scrape without credentials gets 401 (R_SERVICE_TOKEN is set): set METRICS_PUBLIC=true',
       ]),
     );
   });
