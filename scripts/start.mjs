@@ -61,7 +61,12 @@ for (const [variable, port, what] of ports) {
   }
 }
 
-ensureNodeModules();
+try {
+  ensureNodeModules();
+} catch {
+  console.error('[switchyard] npm install failed: see its errors above, fix the cause and run npm start again');
+  process.exit(1);
+}
 const missing = ensureSystemPackages(ownRedis ? ['redis', 'r'] : ['r']);
 if (missing.includes('redis')) process.exit(1);
 const withR = !missing.includes('r');

@@ -19,12 +19,19 @@ function run(command, args, options = {}) {
     throw new Error(`${command} ${args.join(' ')} failed (exit ${result.status ?? result.signal})`);
 }
 
-export function ensureNodeModules() {
-  const marker = `${ROOT}/node_modules/.package-lock.json`;
-  const stale = !existsSync(marker) || statSync(`${ROOT}/package-lock.json`).mtimeMs > statSync(marker).mtimeMs;
+/**
+ * Runs `npm install` in `root` when node_modules is missing or older than the lock file. Quiet:
+ * npm's warnings (its install-scripts notices read like a failure on a first start; the packages
+ * whose scripts we need are approved in package.json's allowScripts) are left out with
+ * --loglevel=error, while its errors still show, and a failed install throws.
+ */
+export function ensureNodeModules(root = ROOT) {
+  const marker = `${root}/node_modules/.package-lock.json`;
+  const lock = `${root}/package-lock.json`;
+  const stale = !existsSync(marker) || (existsSync(lock) && statSync(lock).mtimeMs > statSync(marker).mtimeMs);
   if (!stale) return;
   say('installing npm dependencies');
-  run('npm', ['install', '--no-audit', '--no-fund']);
+  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: root });
 }
 
 /** Each need: a check that it is present, and the Debian packages that provide it. */
