@@ -143,8 +143,8 @@ describe('npm start', () => {
     const ports = await freeStackPorts();
     const squatter = createServer().listen(ports.r, '127.0.0.1');
     await once(squatter, 'listening');
+    const busy = npmStart({}, { ports });
     try {
-      const busy = npmStart({}, { ports });
       expect(await busy.exitWithin(60_000)).toBe(2);
       expect(busy.output()).toContain(
         `port ${ports.r}, for the R service, is already in use: stop what uses it, or set R_PORT to another port`,
@@ -152,6 +152,7 @@ describe('npm start', () => {
       expect(busy.output()).not.toMatch(/EADDRINUSE|at .*\.js:\d+/);
     } finally {
       squatter.close();
+      await busy.stop();
     }
   }, 60_000);
 });
