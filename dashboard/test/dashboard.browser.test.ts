@@ -84,11 +84,17 @@ async function untilAttribute(locator: Locator, name: string, value: string, tim
   });
 }
 
-function untilText(locator: Locator, pattern: RegExp, timeoutMs = 20_000): Promise<true> {
-  return waitFor(async () => ((await locator.count()) > 0 && pattern.test(await locator.first().innerText())) || null, {
-    timeoutMs,
-    intervalMs: 50,
-    what: `${String(locator)} to read ${String(pattern)}`,
+async function untilText(locator: Locator, pattern: RegExp, timeoutMs = 20_000): Promise<void> {
+  let last = '';
+  await waitFor(
+    async () => {
+      if ((await locator.count()) === 0) return null;
+      last = await locator.first().innerText();
+      return pattern.test(last) || null;
+    },
+    { timeoutMs, intervalMs: 50, what: `${String(locator)} to read ${String(pattern)}` },
+  ).catch((error: unknown) => {
+    throw new Error(`${String(error)} (it read: ${JSON.stringify(last)})`, { cause: error });
   });
 }
 
@@ -335,6 +341,21 @@ describe('the dashboard in a browser', () => {
     await page.locator('[data-role=forget-key]').click();
     await page.locator('#api-key').waitFor();
     expect(await page.evaluate("sessionStorage.getItem('switchyard.apiKey')")).toBeNull();
+  }, 40_000);
+
+  it("says in the gateway's words when a task or workflow id names nothing", async () => {
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    const watched = await open(`#/tasks/${unknown}`);
+    await untilText(watched.page.locator('#notice'), new RegExp(`Could not load task ${unknown}: No task with id`));
+    await watched.page.goto(`${ctx.stack.baseUrl}/ui/#/workflows/${unknown}`);
+    await untilText(
+      watched.page.locator('#notice'),
+      new RegExp(`Could not load workflow ${unknown}: No workflow with id`),
+    );
+    // The browser itself logs each 404 (the refused stream, then the GET that says why); nothing else.
+    expect(watched.problems.length).toBeGreaterThan(0);
+    expect(watched.problems.filter((problem) => !/status of 404/.test(problem))).toEqual([]);
+    watched.problems.length = 0;
   }, 40_000);
 
   it('opens every page from the menu without a console error', async () => {

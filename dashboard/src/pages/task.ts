@@ -29,7 +29,7 @@ function facts(record: TaskRecord): HTMLElement {
     item('Started', clock(record.started_at)),
     item('Finished', clock(record.finished_at)),
     item('Waited', between(record.created_at, record.started_at)),
-    item('Ran', between(record.started_at, record.finished_at)),
+    item('Ran', record.finished_at || !record.started_at ? between(record.started_at, record.finished_at) : 'running'),
     ...(record.expires_at ? [item('Expires', clock(record.expires_at))] : []),
     ...(record.workflow_id
       ? [
@@ -120,7 +120,7 @@ export const taskPage: Page = (context, [taskId = '']) => {
           .get<TaskRecord>(`/tasks/${encodeURIComponent(taskId)}`)
           .then(show)
           .catch((error: unknown) => {
-            if (!closed) context.notify(`Could not show task ${taskId}: ${messageOf(error)}`, 'error');
+            if (!closed) context.notify(`Could not load task ${taskId}: ${messageOf(error)}`, 'error');
           });
       },
     },

@@ -3,7 +3,7 @@
  * as its events arrive (GET /workflows/{id}/events: the whole workflow at once and after each
  * change, and every step's task events). Cancel while it runs.
  */
-import { isTerminal, type WorkflowSummary, type WorkflowView } from '../api.js';
+import { ApiError, isTerminal, type WorkflowSummary, type WorkflowView } from '../api.js';
 import { fill, h, jsonBlock, stateBadge, table } from '../dom.js';
 import { between, timeElement } from '../format.js';
 import { openStream } from '../live.js';
@@ -11,6 +11,8 @@ import { actionButton, pageHeading, refreshEvery, type Page } from '../page.js';
 import { workflowGraph, type WorkflowGraph } from '../workflow-graph.js';
 
 const REFRESH_MS = 3_000;
+/** Only when the workflow's event stream was refused. */
+const POLL_MS = 2_000;
 const LIMIT = 100;
 
 const workflowHref = (id: string) => `#/workflows/${encodeURIComponent(id)}`;
@@ -101,6 +103,23 @@ export const workflowPage: Page = (context, [workflowId = '']) => {
     }
   };
 
+  let stopPolling: (() => void) | null = null;
+  const pollInstead = () =>
+    refreshEvery(context, POLL_MS, `workflow ${workflowId}`, async () => {
+      const view = await context.api
+        .get<WorkflowView>(`/workflows/${encodeURIComponent(workflowId)}`)
+        .catch((error: unknown) => {
+          if (error instanceof ApiError && error.status === 404) {
+            // Asking again will not help: say so once and stop.
+            context.notify(`Could not load workflow ${workflowId}: ${error.message}`, 'error');
+            stopPolling?.();
+          }
+          throw error;
+        });
+      show(view);
+      if (isTerminal(view.state)) stopPolling?.();
+    });
+
   const close = openStream(
     context.api,
     `/workflows/${encodeURIComponent(workflowId)}/events`,
@@ -111,24 +130,16 @@ export const workflowPage: Page = (context, [workflowId = '']) => {
       },
       onRecord: (record) => graph?.update(record),
       onConnection: (state) => {
-        if (state === 'refused') {
-          // Refused (no such workflow, or no key): the plain GET says why.
-          context.api
-            .get<WorkflowView>(`/workflows/${encodeURIComponent(workflowId)}`)
-            .then(show)
-            .catch((error: unknown) =>
-              context.notify(
-                `Could not show workflow ${workflowId}: ${error instanceof Error ? error.message : String(error)}`,
-                'error',
-              ),
-            );
-        }
+        // Refused (no such workflow, no key, or a gateway without event routes): the plain GET says
+        // why, and keeps the page current until the workflow ends.
+        if (state === 'refused' && stopPolling === null) stopPolling = pollInstead();
       },
     },
     { endsWithWorkflow: true },
   );
   return () => {
     close();
+    stopPolling?.();
     for (const closeStep of stepStreams) closeStep();
   };
 };
