@@ -77,13 +77,17 @@ export function createLiveEvents(deps: LiveEventsDeps) {
       out.send(id, record.state, record);
       if (isTerminal(record.state)) out.end();
     };
-    const unsubscribe = await hub.subscribe(events, from, (entry) => {
-      if (entry.fields.get('task')?.toString() !== taskId) return;
-      const record = recordOf(entry);
-      if (record === null) return;
-      if (ready) emit(entry.id, record);
-      else early.push({ id: entry.id, record });
-    });
+    const unsubscribe = await hub.subscribe(
+      events,
+      from,
+      (entry) => {
+        const record = recordOf(entry);
+        if (record === null) return;
+        if (ready) emit(entry.id, record);
+        else early.push({ id: entry.id, record });
+      },
+      taskId,
+    );
     out.onClose(unsubscribe);
     if (lastEventId === undefined) {
       snapshot = await reader.read(taskId);
@@ -106,7 +110,11 @@ export function createLiveEvents(deps: LiveEventsDeps) {
     const ids = await redis.smembers(keys.queueSet);
     return ids.filter((id) => {
       const parsed = parseQueueId(id);
-      return parsed !== null && (kind === undefined || parsed.kind === kind) && (queue === undefined || parsed.name === queue);
+      return (
+        parsed !== null &&
+        (kind === undefined || parsed.kind === kind) &&
+        (queue === undefined || parsed.name === queue)
+      );
     });
   }
 

@@ -13,6 +13,8 @@ import type { Logger } from '@switchyard/shared';
 export interface StreamEntry {
   /** The entry's stream id, e.g. `1764615600000-0`: the SSE event id. */
   id: string;
+  /** The `task` field as a string, read once per entry however many listeners filter on it. */
+  task: string | undefined;
   fields: Map<string, Buffer>;
 }
 
@@ -23,9 +25,13 @@ const BLOCK_MS = 5_000;
 const READ_COUNT = 500;
 /** Catching up reads at most this many entries (streams keep about 10,000 anyway). */
 const CATCH_UP_LIMIT = 10_000;
+/** A subscription that takes the entries of every task. */
+const ALL_TASKS = '';
 
 interface Reader {
-  listeners: Set<EntryListener>;
+  /** Listeners by the task they follow; ALL_TASKS for those that take every entry. */
+  listeners: Map<string, Set<EntryListener>>;
+  count: number;
   connection: Redis;
   stopped: boolean;
 }
@@ -41,7 +47,7 @@ function entriesOf(reply: [Buffer, Buffer[]][]): StreamEntry[] {
   return reply.map(([id, flat]) => {
     const fields = new Map<string, Buffer>();
     for (let i = 0; i + 1 < flat.length; i += 2) fields.set(String(flat[i]), flat[i + 1] as Buffer);
-    return { id: String(id), fields };
+    return { id: String(id), task: fields.get('task')?.toString(), fields };
   });
 }
 
@@ -63,7 +69,12 @@ export class StreamHub {
    * Calls `listener` with every entry of `stream` after `afterId`, first those stored, then live ones.
    * Returns the unsubscribe function.
    */
-  async subscribe(stream: string, afterId: string, listener: EntryListener): Promise<() => void> {
+  async subscribe(
+    stream: string,
+    afterId: string,
+    listener: EntryListener,
+    onlyTask: string = ALL_TASKS,
+  ): Promise<() => void> {
     let caughtUp = false;
     const held: StreamEntry[] = [];
     let lastDelivered = afterId;
@@ -73,10 +84,10 @@ export class StreamHub {
       listener(entry);
     };
     const live: EntryListener = (entry) => (caughtUp ? deliver(entry) : held.push(entry));
-    const unsubscribe = this.join(stream, live);
+    const unsubscribe = this.join(stream, onlyTask, live);
     try {
       const stored = await this.redis.xrangeBuffer(stream, `(${afterId}`, '+', 'COUNT', CATCH_UP_LIMIT);
-      for (const entry of entriesOf(stored)) deliver(entry);
+      for (const entry of entriesOf(stored)) if (onlyTask === ALL_TASKS || entry.task === onlyTask) deliver(entry);
     } catch (error) {
       unsubscribe();
       throw error;
@@ -91,7 +102,7 @@ export class StreamHub {
     for (const [stream, reader] of this.readers) this.stop(stream, reader);
   }
 
-  private join(stream: string, listener: EntryListener): () => void {
+  private join(stream: string, task: string, listener: EntryListener): () => void {
     let reader = this.readers.get(stream);
     if (!reader) {
       // A blocking connection of its own: the request connection's short command timeout would cut XREAD off.
@@ -100,15 +111,23 @@ export class StreamHub {
         commandTimeout: BLOCK_MS + 5_000,
         maxRetriesPerRequest: null,
       });
-      reader = { listeners: new Set(), connection, stopped: false };
+      reader = { listeners: new Map(), count: 0, connection, stopped: false };
       this.readers.set(stream, reader);
       void this.read(stream, reader);
     }
-    reader.listeners.add(listener);
     const joined = reader;
+    const group = joined.listeners.get(task) ?? new Set<EntryListener>();
+    joined.listeners.set(task, group);
+    group.add(listener);
+    joined.count += 1;
+    let left = false;
     return () => {
-      joined.listeners.delete(listener);
-      if (joined.listeners.size === 0) this.stop(stream, joined);
+      if (left) return;
+      left = true;
+      group.delete(listener);
+      if (group.size === 0) joined.listeners.delete(task);
+      joined.count -= 1;
+      if (joined.count === 0) this.stop(stream, joined);
     };
   }
 
@@ -134,7 +153,12 @@ export class StreamHub {
         for (const [, entries] of reply ?? []) {
           for (const entry of entriesOf(entries)) {
             lastId = entry.id;
-            for (const listener of reader.listeners) listener(entry);
+            // O(listeners of this task), not O(all listeners): a thousand clients on one queue stay cheap.
+            for (const listener of [
+              ...(reader.listeners.get(ALL_TASKS) ?? []),
+              ...((entry.task !== undefined && reader.listeners.get(entry.task)) || []),
+            ])
+              listener(entry);
           }
         }
       } catch (error) {
