@@ -151,13 +151,17 @@ started.push(
     readyProbe: () => answersOk(`http://127.0.0.1:${gatewayPort}/readyz`),
   }),
 );
+// METRICS_PORT (a Node worker's own /metrics) is the first worker's; the next ones take the ports after it.
+const metricsPort = Number(process.env.METRICS_PORT ?? 0);
+const metricsPortOf = (i) =>
+  Number.isInteger(metricsPort) && metricsPort > 0 ? { METRICS_PORT: String(metricsPort + i - 1) } : {};
 for (let i = 1; i <= nodeWorkers; i++) {
   started.push(
     supervisor.supervise({
       name: nodeWorkers > 1 ? `node-worker-${i}` : 'node-worker',
       command: process.execPath,
       args: ['node-worker/dist/main.js'],
-      env: { ...common, QUEUES: queuesOf('node') },
+      env: { ...common, QUEUES: queuesOf('node'), ...metricsPortOf(i) },
       // Printed once it takes tasks and is in the worker registry.
       readyLine: /"msg":"worker started"/,
     }),

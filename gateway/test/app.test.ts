@@ -218,6 +218,7 @@ describe('operations and docs', () => {
         '/tasks/running',
         '/tasks/recent',
         '/events',
+        '/metrics',
         '/healthz',
         '/readyz',
       ].sort(),

@@ -24,7 +24,14 @@ log_json <- function(entry) {
 
 # One write() per line, flushed at once: the service and its forked children share stdout, and a
 # line shorter than PIPE_BUF is never interleaved with another.
+# A closed stdout (whoever read it died) must not stop a task or the service: the line is lost, the
+# work goes on and still hands tasks back on shutdown.
 write_log_line <- function(line) {
-  cat(paste0(line, "\n"), file = stdout())
-  flush(stdout())
+  tryCatch(
+    {
+      cat(paste0(line, "\n"), file = stdout())
+      flush(stdout())
+    },
+    error = function(e) invisible(NULL)
+  )
 }

@@ -301,6 +301,19 @@ export function buildOpenApiDocument(
   registerEventRoutes(registry, common);
   registry.registerPath({
     method: 'get',
+    path: '/metrics',
+    tags: ['Operations'],
+    summary: 'Prometheus metrics: requests, queue figures, task outcomes and run times (docs/metrics.md)',
+    responses: {
+      200: {
+        description: 'Prometheus text format 0.0.4',
+        content: { 'text/plain': { schema: z.string() } },
+      },
+      ...common,
+    },
+  });
+  registry.registerPath({
+    method: 'get',
     path: '/healthz',
     tags: ['Operations'],
     summary: 'Liveness: the gateway process answers (no API key needed)',
