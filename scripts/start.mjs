@@ -206,7 +206,7 @@ if (slow && !supervisor.isStopping()) {
 }
 await allUp;
 say(
-  `up: gateway ${base}  docs ${base}/docs  (${nodeWorkers} Node worker${nodeWorkers === 1 ? '' : 's'}${withR ? `, R worker on :${rPort}` : ''})`,
+  `up: gateway ${base}  docs ${base}/docs  dashboard ${base}/ui  (${nodeWorkers} Node worker${nodeWorkers === 1 ? '' : 's'}${withR ? `, R worker on :${rPort}` : ''})`,
 );
 say(`queues: Node ${queuesOf('node')}${withR ? `; R ${queuesOf('r')}` : ''}  (see ${base}/queues and ${base}/workers)`);
 say(`try: curl -s -X POST ${base}/node/execute -H 'content-type: application/json' -d '{"total": 5}'`);
