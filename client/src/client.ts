@@ -81,9 +81,9 @@ export class SwitchyardClient {
    * gateway checks them and answers a GatewayError naming the field when they are wrong.
    */
   async submitUntyped(kind: TaskKind, task: string, args: unknown[], options: SubmitOptions = {}): Promise<string> {
-    const { queue, idempotencyKey, ...delivery } = options;
+    const { queue, idempotencyKey, traceparent, ...delivery } = options;
     const body = { task, args, queue, options: Object.keys(delivery).length > 0 ? delivery : undefined };
-    const headers = idempotencyHeader(idempotencyKey);
+    const headers = { ...idempotencyHeader(idempotencyKey), ...(traceparent === undefined ? {} : { traceparent }) };
     const accepted = await this.json<{ task_id: string }>('POST', `/${kind}/execute`, body, headers);
     return accepted.task_id;
   }

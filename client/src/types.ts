@@ -26,6 +26,8 @@ export interface SubmitOptions extends TaskOptionsInput {
   queue?: string;
   /** Sent as Idempotency-Key: the same key and request again answers the same task id. */
   idempotencyKey?: string;
+  /** A W3C traceparent to continue the caller's trace (kept in the record, logged by the worker). */
+  traceparent?: string;
 }
 
 /** One change of a task, as the event streams deliver it. */

@@ -66,6 +66,15 @@ describe('SwitchyardClient against a real gateway', () => {
     expect(await c.get(id)).toMatchObject({ task_id: id, worker: 'node', state: 'SUCCESS' });
   });
 
+  it("submit passes the caller's traceparent and an idempotency key on", async () => {
+    const c = client();
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const key = `client-${randomUUID()}`;
+    const id = await c.submit('node', 'add', [1, 1], { traceparent, idempotencyKey: key });
+    expect(await c.submit('node', 'add', [1, 1], { idempotencyKey: key })).toBe(id);
+    expect((await c.wait(id)).traceparent).toBe(traceparent);
+  });
+
   it('a failing task makes run throw a TaskFailedError carrying the record', async () => {
     const failure = client().run('node', 'long_task', [30], { time_limit_ms: 300, max_attempts: 1 });
     const error = await failure.catch((e: unknown) => e);
