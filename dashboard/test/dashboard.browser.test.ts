@@ -16,7 +16,11 @@ const API_KEY = 'dashboard-browser-test-key-0123456789';
 /** Short long_task steps: a bar has several values to show within a second or two. */
 const STEP_MS = 250;
 
-const ctx = useDashboardStack({ env: { LONG_TASK_STEP_MS: String(STEP_MS), QUEUES: 'default,pausable' } });
+/**
+ * `held`: a queue the tests pause before submitting, so a page is open before its task starts and
+ * sees every event live, however slowly the browser starts on a busy machine.
+ */
+const ctx = useDashboardStack({ env: { LONG_TASK_STEP_MS: String(STEP_MS), QUEUES: 'default,pausable,held' } });
 let browser: Browser;
 let opened: WatchedPage[] = [];
 /** Gateways on the same Redis and prefix: one with UI_READ_ONLY=true, one with API keys on. */
@@ -98,45 +102,84 @@ async function untilText(locator: Locator, pattern: RegExp, timeoutMs = 20_000):
   });
 }
 
+/** A task that fails every attempt: a 1 ms time limit stops long_task, and max_attempts 1 gives it up at once. */
+async function deadLetter(): Promise<string> {
+  const taskId = await submit({ task: 'long_task', args: [3], options: { time_limit_ms: 1, max_attempts: 1 } });
+  await waitFor(async () => (await collect(taskId)).state === 'FAILURE', { what: `${taskId} to fail` });
+  return taskId;
+}
+
+/** A task that succeeds, awaited. */
+async function success(): Promise<string> {
+  const taskId = await submit({ task: 'add', args: [1, 2] });
+  await waitFor(async () => (await collect(taskId)).state === 'SUCCESS', { what: `${taskId} to succeed` });
+  return taskId;
+}
+
+const hold = () => call('POST', '/queues/node/held/pause');
+const release = () => call('POST', '/queues/node/held/resume');
+
+/**
+ * Records in the page every value the progress bars take (a MutationObserver, so none is missed
+ * however slow the test's own polling is); `progressSeen` reads them for one task.
+ */
+async function recordProgress(page: Page): Promise<void> {
+  await page.evaluate(`(() => {
+    window.progressSeen = [];
+    new MutationObserver((changes) => {
+      for (const change of changes) {
+        const bar = change.target;
+        window.progressSeen.push([bar.getAttribute('data-task-id'), Number(bar.getAttribute('aria-valuenow'))]);
+      }
+    }).observe(document.body, { subtree: true, attributes: true, attributeFilter: ['aria-valuenow'] });
+  })()`);
+}
+
+async function progressSeen(page: Page, taskId: string): Promise<number[]> {
+  const seen: unknown = await page.evaluate('window.progressSeen');
+  if (!Array.isArray(seen)) return [];
+  const values = seen.flatMap((entry: unknown) =>
+    Array.isArray(entry) && entry[0] === taskId && typeof entry[1] === 'number' ? [entry[1]] : [],
+  );
+  return values.filter((value, i) => value !== values[i - 1]); // each value once per change
+}
+
 const bar = (page: Page, taskId: string) => page.locator(`[role=progressbar][data-task-id="${taskId}"]`);
 
 describe('the dashboard in a browser', () => {
   it("shows a long_task's progress bar on the running page moving step by step to 100 %", async () => {
     const { page } = await open('#/running');
     await page.locator('.connection[data-connected=true]').waitFor();
+    await recordProgress(page);
     const taskId = await submit({ task: 'long_task', args: [8] });
-    const seen = new Set<string>();
-    await waitFor(
-      async () => {
-        const value = await attribute(bar(page, taskId), 'aria-valuenow');
-        if (value !== null) seen.add(value);
-        return value === '100' || null;
-      },
-      { timeoutMs: 20_000, intervalMs: 40, what: 'the bar to reach 100' },
-    );
-    const values = [...seen].map(Number);
-    // It moved through the steps, never backwards, and ended full.
-    expect(values.filter((value) => value > 0 && value < 100).length).toBeGreaterThanOrEqual(3);
-    expect(values).toEqual([...values].sort((a, b) => a - b));
+    await untilAttribute(bar(page, taskId), 'aria-valuenow', '100');
+    // It moved through every step, in order, and ended full (after a 0 % if it showed STARTED first).
+    const seen = await progressSeen(page, taskId);
+    expect(seen.filter((value) => value > 0)).toEqual([13, 25, 38, 50, 63, 75, 88, 100]);
+    expect(seen.slice(0, -8)).toEqual(seen.length > 8 ? [0] : []);
     await untilAttribute(page.locator(`tr[data-task-id="${taskId}"]`), 'data-state', 'SUCCESS');
     expect(await bar(page, taskId).innerText()).toBe('100 % (8/8)');
   }, 40_000);
 
   it("shows a task's arguments, attempts, timings and record, and its events as they arrive", async () => {
-    const taskId = await submit({ task: 'long_task', args: [12] });
+    await hold();
+    const taskId = await submit({ task: 'long_task', args: [12], queue: 'held' });
     const { page } = await open(`#/tasks/${taskId}`);
     const events = page.locator('ol.events li');
-    await waitFor(async () => (await events.count()) >= 3 || null, { what: 'three events', timeoutMs: 20_000 });
+    await untilAttribute(events.first(), 'data-state', 'PENDING');
+    expect(await page.locator('[data-fact=Started]').innerText()).toBe('–');
+    await release();
+    await waitFor(async () => (await events.count()) >= 6 || null, { what: 'the first steps', timeoutMs: 20_000 });
     await screenshot(page, 'task');
     await untilAttribute(events.last(), 'data-state', 'SUCCESS', 30_000);
     const texts = await events.allInnerTexts();
-    // Each step arrived as its own event, in order (the first may be any step: the page opened late).
+    // Every step arrived as its own event, in order, between PENDING and SUCCESS.
     const steps = texts.flatMap((text) => /PROGRESS (\d+)\/12 Step \1 of 12/.exec(text)?.[1] ?? []).map(Number);
-    expect(steps.length).toBeGreaterThanOrEqual(3);
-    expect(steps).toEqual(Array.from({ length: steps.length }, (_, i) => (steps[0] ?? 0) + i));
+    expect(steps).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    expect(texts[0]).toMatch(/PENDING/);
     expect(texts.at(-1)).toMatch(/SUCCESS 12\/12/);
     expect(await page.locator('[data-fact=Attempts]').innerText()).toBe('1 of 3');
-    expect(await page.locator('[data-fact=Queue]').innerText()).toBe('default');
+    expect(await page.locator('[data-fact=Queue]').innerText()).toBe('held');
     expect(await page.locator('[data-fact=Ran]').innerText()).toMatch(/^\d+(\.\d+)? s$/);
     expect(await page.locator('pre.json').first().innerText()).toBe('[\n  12\n]');
     expect(await page.locator('details.record pre').textContent()).toContain(`"task_id": "${taskId}"`);
@@ -172,10 +215,7 @@ describe('the dashboard in a browser', () => {
   }, 40_000);
 
   it('lists a task that failed every attempt with its error, and requeues it from the dead letters', async () => {
-    // A 1 ms time limit fails long_task on each attempt: with max_attempts 1 it is a dead letter at once.
-    const failing = { task: 'long_task', args: [3], options: { time_limit_ms: 1, max_attempts: 1 } };
-    const taskId = await submit(failing);
-    await waitFor(async () => (await collect(taskId)).state === 'FAILURE', { what: 'the task to fail' });
+    const taskId = await deadLetter();
     const first = await collect(taskId);
 
     const failures = await open('#/failures');
@@ -203,9 +243,10 @@ describe('the dashboard in a browser', () => {
   }, 40_000);
 
   it('draws a workflow as a step graph whose states change as its steps run, and cancels one', async () => {
+    await hold();
     const { workflow_id: workflowId } = await call<{ workflow_id: string }>('POST', '/workflows', {
       chain: [
-        { worker: 'node', task: 'long_task', args: [8] },
+        { worker: 'node', task: 'long_task', args: [8], queue: 'held' },
         {
           group: [
             { worker: 'node', task: 'add', args: [1] },
@@ -216,6 +257,8 @@ describe('the dashboard in a browser', () => {
     });
     const { page } = await open(`#/workflows/${workflowId}`);
     const step = (path: string) => page.locator(`g.step[data-step="${path}"]`);
+    await untilAttribute(step('chain.0'), 'data-state', 'PENDING');
+    await release();
     await untilAttribute(step('chain.0'), 'data-state', 'PROGRESS');
     await screenshot(page, 'workflow');
     await untilAttribute(step('chain.1.group.1'), 'data-state', 'SUCCESS');
@@ -241,12 +284,14 @@ describe('the dashboard in a browser', () => {
   }, 60_000);
 
   it('shows the queues with their figures and throughput, and the workers with what they run', async () => {
-    const running = await submit({ task: 'long_task', args: [60] });
+    await Promise.all([success(), success(), deadLetter()]);
+    // A few tasks running, so the screenshots show a busy stack.
+    const running = await Promise.all([300, 200, 400].map((total) => submit({ task: 'long_task', args: [total] })));
     const queues = await open('#/queues');
     const row = queues.page.locator('tr[data-queue="node:default"]');
     await untilText(row.locator('[data-field=consumers]'), /^2$/);
     await untilText(row.locator('[data-field=active]'), /^[1-9]/);
-    // The earlier tests' tasks finished in this queue within the last minutes.
+    // The tasks above ended in this queue this minute.
     const chart = row.locator('svg.throughput');
     expect(Number(await chart.getAttribute('data-succeeded'))).toBeGreaterThan(0);
     expect(Number(await chart.getAttribute('data-failed'))).toBeGreaterThan(0);
@@ -263,15 +308,16 @@ describe('the dashboard in a browser', () => {
     await screenshot(workers.page, 'workers');
 
     const runningPage = await open('#/running');
-    await untilAttribute(runningPage.page.locator(`tr[data-task-id="${running}"]`), 'data-state', 'PROGRESS');
+    for (const taskId of running) {
+      await untilAttribute(runningPage.page.locator(`tr[data-task-id="${taskId}"]`), 'data-state', 'PROGRESS');
+    }
     await screenshot(runningPage.page, 'running');
-    await call('POST', '/node/cancel', { task_id: running });
+    await Promise.all(running.map((taskId) => call('POST', '/node/cancel', { task_id: taskId })));
   }, 40_000);
 
   it('hides every action in read-only mode, where the same pages show them otherwise', async () => {
     const taskId = await submit({ task: 'long_task', args: [400] });
-    const failed = await submit({ task: 'long_task', args: [3], options: { time_limit_ms: 1, max_attempts: 1 } });
-    await waitFor(async () => (await collect(failed)).state === 'FAILURE', { what: 'a dead letter' });
+    const failed = await deadLetter();
     const { workflow_id: workflowId } = await call<{ workflow_id: string }>('POST', '/workflows', {
       chain: [
         { worker: 'node', task: 'long_task', args: [400] },
@@ -359,7 +405,7 @@ describe('the dashboard in a browser', () => {
   }, 40_000);
 
   it('opens every page from the menu without a console error', async () => {
-    const taskId = await submit({ task: 'add', args: [1, 2] });
+    const [taskId] = await Promise.all([success(), deadLetter()]);
     const { workflow_id: workflowId } = await call<{ workflow_id: string }>('POST', '/workflows', {
       chain: [{ worker: 'node', task: 'add', args: [1, 1] }],
     });
