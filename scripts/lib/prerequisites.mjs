@@ -60,6 +60,14 @@ const NEEDS = {
     check: () => spawnSync('/usr/bin/python3', ['-c', 'import prometheus_client'], { stdio: 'ignore' }).status === 0,
     packages: ['python3-prometheus-client'],
   },
+  // npm run bench: wrk drives the gateways, and the seed-style peer (bench/peers/seed-gateway.py) runs
+  // in Debian's Python with FastAPI, uvicorn and Celery. Only the benches need these, never npm test.
+  benchPeers: {
+    check: () =>
+      commandExists('wrk') &&
+      spawnSync('/usr/bin/python3', ['-c', 'import fastapi, uvicorn, celery, redis'], { stdio: 'ignore' }).status === 0,
+    packages: ['wrk', 'python3-fastapi', 'python3-uvicorn', 'python3-celery', 'python3-redis'],
+  },
   // tests/deploy: `docker-compose config` validates docker-compose.yml without a Docker engine.
   dockerCompose: {
     check: () => spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0,
