@@ -90,6 +90,7 @@ async function main(): Promise<void> {
         },
         reader: createRecordReader(redis, keys),
         workflows: { store: new WorkflowStore(redis, keys, config.RESULT_TTL_SECONDS), advancer },
+        hub,
         logger,
       })
     : null;

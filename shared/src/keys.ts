@@ -81,6 +81,12 @@ export interface KeyLayout {
   idempotency(scope: string): string;
   /** Prefix of the rate limiter's per-caller counters. */
   readonly rateLimitPrefix: string;
+  /**
+   * The Celery bridge's bookkeeping: `inflight` and `dead` (LISTs on Celery's broker: messages being
+   * bridged, and those that could not be read), `mirrored` (ZSET: bridged tasks not ended yet) and
+   * `seen` (HASH: the last state mirrored of each).
+   */
+  celeryBridge(name: 'inflight' | 'dead' | 'mirrored' | 'seen'): string;
   /** STRING (JSON): a task the gateway published to Celery ({task, args, queue}), so collect knows it. */
   celeryTask(taskId: string): string;
 }
@@ -148,5 +154,6 @@ export function createKeyLayout(prefix: string): KeyLayout {
     idempotency: (scope) => `${prefix}:idem:${scope}`,
     rateLimitPrefix: `${prefix}:ratelimit:`,
     celeryTask: (taskId) => `${prefix}:celery:${taskId}`,
+    celeryBridge: (name) => `${prefix}:celery-bridge:${name}`,
   };
 }

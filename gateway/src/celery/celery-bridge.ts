@@ -12,7 +12,7 @@
  * - The task's states are written to Celery's result backend as Celery does (SETEX
  *   `celery-task-meta-<id>` and PUBLISH on that name, which `AsyncResult.get()` waits on): STARTED,
  *   PROGRESS with meta {current, total, status}, RETRY, SUCCESS with the result, FAILURE with an
- *   exception `.get()` raises, REVOKED. The mirror follows the records of the tasks it bridged.
+ *   exception `.get()` raises, REVOKED: the mirror (celery-mirror.ts) follows the bridged tasks' events.
  * - An unknown task, or arguments that do not fit, end FAILURE in the backend naming the task and the
  *   queue; a message that cannot be read goes to the bridge's dead list on the broker with the reason.
  */
@@ -26,7 +26,6 @@ import {
   type StepSpec,
   type WorkflowAdvancer,
   type WorkflowStore,
-  isTerminal,
   parseQueueId,
   planTask,
   type KeyLayout,
@@ -34,15 +33,16 @@ import {
   type RecordReader,
   type Redis,
   type TaskQueues,
-  type TaskRecord,
   type TaskOptionsRequest,
   type WorkerKind,
 } from '@switchyard/shared';
+import type { StreamHub } from '../events/stream-hub.js';
+import { CeleryMirror } from './celery-mirror.js';
 
-/** How often the bridge looks at Celery's lists and the mirror at the records (ms). */
+/** How often the bridge looks at Celery's lists (ms). */
 const TICK_MS = 100;
-/** Celery's default result_expires: a day. */
-const RESULT_EXPIRES_SECONDS = 86_400;
+/** Every this many rounds the mirror's sweep (its safety net) runs: about every 5 s. */
+const SWEEP_EVERY_TICKS = 50;
 
 export interface BridgeDeps {
   broker: Redis;
@@ -52,6 +52,8 @@ export interface BridgeDeps {
   reader: RecordReader;
   /** Runs a Celery chain as a Switchyard workflow. */
   workflows: { store: WorkflowStore; advancer: WorkflowAdvancer };
+  /** The gateway's event-stream reader, which feeds the mirror. */
+  hub: StreamHub;
   logger: Logger;
 }
 
@@ -171,17 +173,18 @@ export function readCeleryMessage(raw: string) {
 export class CeleryBridge {
   private timer: NodeJS.Timeout | null = null;
   private busy = false;
+  private ticks = 0;
+  private readonly mirror: CeleryMirror;
 
-  constructor(private readonly deps: BridgeDeps) {}
+  constructor(private readonly deps: BridgeDeps) {
+    this.mirror = new CeleryMirror(deps);
+  }
 
   private get inflight() {
-    return `${this.deps.keys.prefix}:celery-bridge:inflight`;
+    return this.deps.keys.celeryBridge('inflight');
   }
   private get dead() {
-    return `${this.deps.keys.prefix}:celery-bridge:dead`;
-  }
-  private get mirrored() {
-    return `${this.deps.keys.prefix}:celery-bridge:mirrored`;
+    return this.deps.keys.celeryBridge('dead');
   }
 
   start(): void {
@@ -191,9 +194,10 @@ export class CeleryBridge {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.mirror.stop();
   }
 
-  /** One round: messages left in flight, then every watched Celery list, then the mirror. */
+  /** One round: messages left in flight, then every watched Celery list, now and then the mirror's sweep. */
   async tick(): Promise<void> {
     if (this.busy) return;
     this.busy = true;
@@ -207,7 +211,7 @@ export class CeleryBridge {
           await this.bridge(raw, list);
         }
       }
-      await this.mirror();
+      if (this.ticks++ % SWEEP_EVERY_TICKS === 0) await this.mirror.sweep();
     } catch (error) {
       this.deps.logger.warn('celery bridge: will try again', { error });
     } finally {
@@ -240,7 +244,11 @@ export class CeleryBridge {
     const celeryQueue = list ?? (JSON.parse(raw) as Envelope).properties?.delivery_info?.routing_key ?? 'node';
     const target = switchyardQueueOf(celeryQueue);
     const failure = (why: string) =>
-      this.writeMeta(message.id, 'FAILURE', { exc_type: 'RuntimeError', exc_message: [why], exc_module: 'builtins' });
+      this.mirror.writeMeta(message.id, 'FAILURE', {
+        exc_type: 'RuntimeError',
+        exc_message: [why],
+        exc_module: 'builtins',
+      });
     const definition = target ? TASK_CATALOGUE[target.kind][message.task] : undefined;
     if (!target || !definition) {
       await failure(`Switchyard has no ${target?.kind ?? 'such'} task "${message.task}" (Celery queue ${celeryQueue})`);
@@ -276,12 +284,12 @@ export class CeleryBridge {
           queue: target.queue,
           options,
         });
+        await this.mirror.track(message.id, target.kind, target.queue);
         const outcome = await this.deps.queues[target.kind].enqueue(record, payload, {
           wake: target.kind === 'r',
           earlierAttempts: message.retries,
         });
         if (outcome === 'queue_full') return; // stays in flight: tried again next round
-        await this.deps.redis.zadd(this.mirrored, Date.now(), message.id);
         logger.info('celery task bridged', {
           task_id: message.id,
           task: message.task,
@@ -310,6 +318,7 @@ export class CeleryBridge {
     ];
     const ids: string[] = [];
     const steps: Record<string, unknown>[] = [];
+    const places: { kind: WorkerKind; queue: string }[] = [];
     for (const [i, signature] of signatures.entries()) {
       const queue = typeof signature.options?.queue === 'string' ? signature.options.queue : celeryQueue;
       const target = switchyardQueueOf(queue);
@@ -330,6 +339,7 @@ export class CeleryBridge {
         return `chain step ${i} ${signature.task}() got unexpected keyword arguments: ${unknown.join(', ')}`;
       }
       ids.push(id);
+      places.push({ kind: target.kind, queue: target.queue });
       steps.push({
         worker: target.kind,
         task: signature.task,
@@ -352,88 +362,19 @@ export class CeleryBridge {
       () => ids[next++] ?? message.id,
       new Date().toISOString(),
     );
+    // Followed before anything is queued, so not one state of a step is missed.
+    for (const [i, id] of ids.entries()) {
+      const place = places[i];
+      if (place) await this.mirror.track(id, place.kind, place.queue);
+    }
     if (await store.create(workflow)) {
       await advancer.holdSteps(workflow);
       await advancer.drive(workflow.workflow_id);
     }
-    for (const id of ids) await this.deps.redis.zadd(this.mirrored, Date.now(), id);
     this.deps.logger.info('celery chain bridged as a workflow', {
       workflow_id: workflow.workflow_id,
       steps: ids.length,
     });
     return null;
-  }
-
-  /** Writes the backend states of the bridged tasks that changed since the last round. */
-  private async mirror(): Promise<void> {
-    const { redis, reader } = this.deps;
-    const ids = await redis.zrange(this.mirrored, 0, 499);
-    for (const id of ids) {
-      const record = await reader.read(id);
-      if (record === null) {
-        await redis.zrem(this.mirrored, id);
-        continue;
-      }
-      const seen = `${record.state}:${record.current}:${record.attempts}`;
-      const last = await redis.hget(`${this.mirrored}:seen`, id);
-      if (last === seen) continue;
-      await this.writeState(record);
-      if (isTerminal(record.state)) {
-        await redis.zrem(this.mirrored, id);
-        await redis.hdel(`${this.mirrored}:seen`, id);
-      } else {
-        await redis.hset(`${this.mirrored}:seen`, id, seen);
-      }
-    }
-  }
-
-  private async writeState(record: TaskRecord): Promise<void> {
-    switch (record.state) {
-      case 'PENDING':
-        return;
-      case 'STARTED':
-        return this.writeMeta(record.task_id, 'STARTED', { pid: null, hostname: 'switchyard' });
-      case 'PROGRESS':
-        return this.writeMeta(record.task_id, 'PROGRESS', {
-          current: record.current,
-          total: record.total,
-          status: record.status,
-        });
-      case 'RETRY':
-        return this.writeMeta(record.task_id, 'RETRY', {
-          exc_type: 'RuntimeError',
-          exc_message: [record.error ?? 'retrying'],
-          exc_module: 'builtins',
-        });
-      case 'SUCCESS':
-        return this.writeMeta(record.task_id, 'SUCCESS', record.result);
-      case 'FAILURE':
-        return this.writeMeta(record.task_id, 'FAILURE', {
-          exc_type: 'RuntimeError',
-          exc_message: [record.error ?? 'failed'],
-          exc_module: 'builtins',
-        });
-      case 'REVOKED':
-        return this.writeMeta(record.task_id, 'REVOKED', {
-          exc_type: 'TaskRevokedError',
-          exc_message: [record.status],
-          exc_module: 'celery.exceptions',
-        });
-    }
-  }
-
-  /** As Celery's Redis backend does: SETEX the meta, and PUBLISH it on the key's name. */
-  private async writeMeta(taskId: string, status: string, result: unknown): Promise<void> {
-    const key = `celery-task-meta-${taskId}`;
-    const meta = JSON.stringify({
-      status,
-      result,
-      traceback: status === 'FAILURE' ? `Switchyard: ${JSON.stringify(result)}` : null,
-      children: [],
-      date_done: ['SUCCESS', 'FAILURE', 'REVOKED'].includes(status) ? new Date().toISOString() : null,
-      task_id: taskId,
-    });
-    await this.deps.broker.setex(key, RESULT_EXPIRES_SECONDS, meta);
-    await this.deps.broker.publish(key, meta);
   }
 }
