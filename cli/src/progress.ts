@@ -28,7 +28,9 @@ export function percentOf(current: number, total: number): number {
 }
 
 /** `[###############---------------]  50%  15/30  PROGRESS  Step 15 of 30`, cut to `columns`. */
-export function renderBar(progress: ProgressState, columns = 80): string {
+export function renderBar(progress: ProgressState, terminalColumns = 80): string {
+  // A terminal that does not know its size (a pty opened without one says 0 columns) gets the usual 80.
+  const columns = terminalColumns > 0 ? terminalColumns : 80;
   const percent = percentOf(progress.current, progress.total);
   const filled = Math.round((percent / 100) * BAR_WIDTH);
   const bar = `[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}]`;

@@ -39,4 +39,9 @@ describe('ProgressDisplay', () => {
     expect(bar.length).toBeLessThan(60);
     expect(bar.endsWith('…')).toBe(true);
   });
+  it('draws the whole bar on a terminal that says it has 0 columns (a pty opened without a size)', () => {
+    expect(renderBar({ state: 'PROGRESS', current: 1, total: 2, status: 'Step 1 of 2' }, 0)).toBe(
+      '[###############---------------]  50%  1/2  PROGRESS  Step 1 of 2',
+    );
+  });
 });
