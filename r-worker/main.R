@@ -37,7 +37,7 @@ main <- function() {
   } else if (length(drifted) > 0) {
     logger$error("Lua scripts differ from shared/contracts/lua-digests.json: shared/lua and the contracts are out of step", scripts = I(drifted))
   }
-  target <- parse_redis_url(config$redis_url)
+  target <- redis_subscriber_target(config$redis_url)
   keys <- new_key_layout(config$key_prefix)
   subscriber <- new_subscriber(target, c(keys$wake_channel("r"), keys$cancel_channel("r")), logger)
   if (is.null(subscriber)) {

@@ -21,7 +21,7 @@ import { RServiceClient } from './r-service/client.js';
 async function main(): Promise<void> {
   const config = loadConfigOrExit(GatewayEnv, 'gateway');
   const logger = createLogger('gateway', config.LOG_LEVEL);
-  const redis = createRedis(config.REDIS_URL, 'request', { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });
+  const redis = createRedis(config.redis, 'request', { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });
   redis.on('error', (error: Error) => logger.warn('redis connection error', { error }));
   const rService = new RServiceClient({
     baseUrl: config.R_SERVICE_URL,
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
       ? null
       : createRedis(config.CELERY_BROKER_URL, 'request', { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });
   celeryRedis?.on('error', (error: Error) => logger.warn('celery broker connection error', { error }));
-  const subscriber = createRedis(config.REDIS_URL, 'blocking');
+  const subscriber = createRedis(config.redis, 'blocking');
   subscriber.on('error', (error: Error) => logger.warn('redis connection error', { error }));
   const hub = new StreamHub(redis, logger);
   const eventStreams = new Set<EventStream>();

@@ -32,10 +32,10 @@ async function main(): Promise<void> {
   surviveClosedOutput();
   const config = loadConfigOrExit(NodeWorkerEnv, 'node-worker');
   const logger = createLogger('node-worker', config.LOG_LEVEL);
-  const redis = createRedis(config.REDIS_URL, 'worker');
-  const blocking = createRedis(config.REDIS_URL, 'blocking');
-  const subscriber = createRedis(config.REDIS_URL, 'blocking');
-  const handoffSubscriber = createRedis(config.REDIS_URL, 'blocking');
+  const redis = createRedis(config.redis, 'worker');
+  const blocking = createRedis(config.redis, 'blocking');
+  const subscriber = createRedis(config.redis, 'blocking');
+  const handoffSubscriber = createRedis(config.redis, 'blocking');
   for (const connection of [redis, blocking, subscriber, handoffSubscriber]) {
     connection.on('error', (error: Error) => logger.warn('redis connection error', { error }));
   }

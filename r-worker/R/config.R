@@ -1,10 +1,16 @@
 # Configuration from environment variables, read and validated once at start-up, in the style of
 # shared/src/config.ts: every bad variable is named with what it must be, and main.R exits with
-# status 2. REDIS_URL and R_SERVICE_TOKEN are never echoed, since they hold secrets. config_defaults
+# status 2. REDIS_URL, the Redis passwords and R_SERVICE_TOKEN are never echoed, since they hold secrets. config_defaults
 # is the one list of the variables the R service reads (tests/deploy reads it too).
 
 config_defaults <- c(
-  REDIS_URL = "redis://127.0.0.1:6379", # rediss:// for TLS (needs redux), redis://:password@host:port/db
+  REDIS_URL = "redis://127.0.0.1:6379", # rediss:// for TLS (needs redux), redis://:password@host:port/db; not with the two below
+  REDIS_CLUSTER_NODES = "", # a Redis Cluster instead: some of its nodes, host:port,... (redis_deployment.R)
+  REDIS_SENTINELS = "", # Redis Sentinel instead: the sentinels, host:port,...; with REDIS_SENTINEL_NAME
+  REDIS_SENTINEL_NAME = "", # the name the sentinels monitor the master under
+  REDIS_USERNAME = "", # ACL user of the cluster's nodes or the sentinel-managed servers (with REDIS_URL: in the URL)
+  REDIS_PASSWORD = "", # password of the cluster's nodes or the sentinel-managed servers (with REDIS_URL: in the URL)
+  REDIS_SENTINEL_PASSWORD = "", # password of the sentinels themselves, if they have one
   KEY_PREFIX = "switchyard", # prefix of every Redis key (shared/src/keys.ts)
   RESULT_TTL_SECONDS = "86400", # how long a status record is kept after its last write
   LOG_LEVEL = "info", # least severe level logged: debug, info, warn or error
@@ -24,7 +30,7 @@ config_defaults <- c(
   SWITCHYARD_SHARED_DIR = "" # the repository's shared/ (contracts and Lua scripts); empty: beside r-worker/
 )
 
-secret_variables <- c("REDIS_URL", "R_SERVICE_TOKEN")
+secret_variables <- c("REDIS_URL", "REDIS_PASSWORD", "REDIS_SENTINEL_PASSWORD", "R_SERVICE_TOKEN")
 
 # Addresses that only this machine can reach: listening there needs no token.
 loopback_hosts <- c("127.0.0.1", "::1", "localhost")
@@ -62,11 +68,7 @@ read_config <- function(env = read_config_env()) {
     if (raw_value %in% choices) raw_value else complain(name, sprintf("must be one of: %s", paste(choices, collapse = ", ")))
   }
 
-  redis_url <- value("REDIS_URL")
-  redis <- tryCatch(parse_redis_url(redis_url), error = function(e) complain("REDIS_URL", conditionMessage(e)))
-  if (!is.null(redis) && redis$tls && !redux_available()) {
-    complain("REDIS_URL", "uses rediss:// (TLS), which needs the redux R package, and redux is not installed")
-  }
+  redis_url <- read_redis_settings(env, value, complain)
   key_prefix <- value("KEY_PREFIX")
   if (!grepl(shared_rules()$key_prefix_pattern, key_prefix)) {
     complain("KEY_PREFIX", "must be 1-64 letters, digits, '_', '.' or '-'")
@@ -109,6 +111,59 @@ read_config <- function(env = read_config_env()) {
     stop(config_error(paste(c("Invalid configuration:", problems), collapse = "\n")))
   }
   config
+}
+
+# Where Redis is (withRedisTarget in shared/src/config.ts): REDIS_URL, REDIS_CLUSTER_NODES or
+# REDIS_SENTINELS, at most one of them. Returns the REDIS_URL string, or a deployment of
+# redis_deployment.R, for redis_connect(); complains through `complain` otherwise.
+read_redis_settings <- function(env, value, complain) {
+  given <- function(name) {
+    got <- env[[name]]
+    !is.null(got) && !is.na(got) && nzchar(trimws(got))
+  }
+  secret <- function(name) if (given(name)) env[[name]] else NULL
+  addresses <- function(name) {
+    if (!given(name)) {
+      return(character(0))
+    }
+    tryCatch(parse_host_port_list(value(name)), error = function(e) {
+      complain(name, conditionMessage(e))
+      character(0)
+    })
+  }
+  nodes <- addresses("REDIS_CLUSTER_NODES")
+  sentinels <- addresses("REDIS_SENTINELS")
+  chosen <- c("REDIS_URL", "REDIS_CLUSTER_NODES", "REDIS_SENTINELS")[c(given("REDIS_URL"), given("REDIS_CLUSTER_NODES"), given("REDIS_SENTINELS"))]
+  if (length(chosen) > 1) {
+    complain(chosen[[2]], sprintf("must not be set together with %s: set one of REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS", chosen[[1]]))
+  }
+  sentinel_mode <- given("REDIS_SENTINELS")
+  name <- value("REDIS_SENTINEL_NAME")
+  if (sentinel_mode && !nzchar(name)) {
+    complain("REDIS_SENTINEL_NAME", "must be set with REDIS_SENTINELS: the name the sentinels monitor the master under")
+  } else if (sentinel_mode && !grepl("^[A-Za-z0-9_.-]{1,128}$", name)) {
+    complain("REDIS_SENTINEL_NAME", "must be 1-128 letters, digits, '_', '.' or '-'")
+  } else if (!sentinel_mode && nzchar(name)) {
+    complain("REDIS_SENTINEL_NAME", "is read only with REDIS_SENTINELS")
+  }
+  if (!sentinel_mode && given("REDIS_SENTINEL_PASSWORD")) complain("REDIS_SENTINEL_PASSWORD", "is read only with REDIS_SENTINELS")
+  for (login in c("REDIS_USERNAME", "REDIS_PASSWORD")) {
+    if (!sentinel_mode && !given("REDIS_CLUSTER_NODES") && given(login)) {
+      complain(login, "is read only with REDIS_CLUSTER_NODES or REDIS_SENTINELS; with REDIS_URL put it in the URL")
+    }
+  }
+  if (length(nodes) > 0) {
+    return(redis_cluster_deployment(nodes, secret("REDIS_USERNAME"), secret("REDIS_PASSWORD")))
+  }
+  if (length(sentinels) > 0) {
+    return(redis_sentinel_deployment(sentinels, name, secret("REDIS_USERNAME"), secret("REDIS_PASSWORD"), secret("REDIS_SENTINEL_PASSWORD")))
+  }
+  redis_url <- value("REDIS_URL")
+  redis <- tryCatch(parse_redis_url(redis_url), error = function(e) complain("REDIS_URL", conditionMessage(e)))
+  if (!is.null(redis) && redis$tls && !redux_available()) {
+    complain("REDIS_URL", "uses rediss:// (TLS), which needs the redux R package, and redux is not installed")
+  }
+  redis_url
 }
 
 # QUEUES (parseQueueList in shared/src/routing.ts): names separated by commas, in order of

@@ -4,7 +4,7 @@
 #
 # A command is sent again only when that cannot change what it does:
 # - nothing of it reached Redis (the connection could not be opened, or Redis answered LOADING, BUSY,
-#   MASTERDOWN or TRYAGAIN: it did not run the command): any command;
+#   MASTERDOWN, TRYAGAIN or CLUSTERDOWN: it did not run the command): any command;
 # - it was sent and no answer came (the connection broke or timed out): only an `idempotent` one,
 #   since Redis may have run it. SET NX and the like are never marked so.
 # A connection that worked before and fails is replaced at once, once (Redis restarted since the last
@@ -22,7 +22,8 @@ redis_retry_first_delay_seconds <- 0.05
 redis_retry_max_delay_seconds <- 1
 
 # Redis error replies that mean the command was not run and may run later.
-redis_transient_reply_pattern <- "^(LOADING|BUSY|MASTERDOWN|TRYAGAIN)( |$)"
+# CLUSTERDOWN: a Redis Cluster without a master for some slot (during a failover in the cluster).
+redis_transient_reply_pattern <- "^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)( |$)"
 
 # An error raised before anything of the command was sent: safe to send again whatever it is.
 redis_not_sent_error <- function(message) {

@@ -21,8 +21,18 @@ redux_available <- function() {
 
 # `retry_seconds` and `on_outage`: see send_with_retry() in redis_retry.R. With connect_now, the first
 # PING rides out an outage too.
+#
+# `url` may also be a deployment of redis_deployment.R (a Redis Cluster, or a master found through
+# sentinels; config$redis_url holds one when REDIS_CLUSTER_NODES or REDIS_SENTINELS is set): then the
+# cluster or sentinel client of the base-R RESP client, whichever `use_redux` says.
 redis_connect <- function(url, timeout_seconds = 2, use_redux = redux_available(), connect_now = TRUE,
                           retry_seconds = 0, on_outage = NULL) {
+  if (is.list(url)) {
+    new_client <- if (identical(url$kind, "cluster")) new_cluster_client else new_sentinel_client
+    client <- new_client(url, timeout_seconds, retry_seconds, on_outage)
+    if (connect_now) client$command(list("PING"), idempotent = TRUE)
+    return(client)
+  }
   target <- parse_redis_url(url)
   client <- if (use_redux) {
     new_redux_client(url, target, retry_seconds, on_outage)

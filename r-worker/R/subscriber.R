@@ -10,8 +10,11 @@
 
 subscriber_reconnect_seconds <- 1
 
+# `target`: a target of parse_redis_url(), or a function returning one, asked on every (re)connect (a
+# cluster's next node, the master the sentinels name now: redis_subscriber_target()).
 new_subscriber <- function(target, channels, logger, timeout_seconds = 2) {
-  if (isTRUE(target$tls)) {
+  resolve <- if (is.function(target)) target else function() target
+  if (!is.function(target) && isTRUE(target$tls)) {
     return(NULL)
   }
   state <- new.env(parent = emptyenv())
@@ -19,7 +22,8 @@ new_subscriber <- function(target, channels, logger, timeout_seconds = 2) {
   state$retry_at <- 0
   state$broken_logged <- FALSE
 
-  io_failure <- function(message) stop(redis_error(sprintf("Redis at %s (subscriber): %s", target$where, message)))
+  state$where <- if (is.function(target)) "Redis" else target$where
+  io_failure <- function(message) stop(redis_error(sprintf("Redis at %s (subscriber): %s", state$where, message)))
 
   drop <- function() {
     if (!is.null(state$con)) try(close(state$con), silent = TRUE)
@@ -34,6 +38,8 @@ new_subscriber <- function(target, channels, logger, timeout_seconds = 2) {
   }
 
   open <- function() {
+    target <- resolve()
+    state$where <- target$where
     con <- tryCatch(
       suppressWarnings(socketConnection(target$host, target$port, open = "r+b", blocking = TRUE, timeout = timeout_seconds)),
       error = function(e) NULL

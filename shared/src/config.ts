@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { KEY_PREFIX_PATTERN } from './keys.js';
+import type { HostPort, RedisTarget } from './redis.js';
 import { parseQueueList, parseTaskRoutes } from './routing.js';
 
 function wholeNumber(defaultValue: number, min: number, max: number) {
@@ -24,19 +25,24 @@ function oneOf<const T extends readonly [string, ...string[]]>(values: T, defaul
   return z.enum(values, { error: `must be one of: ${values.join(', ')}` }).default(defaultValue);
 }
 
+function isUrlOf(value: string, protocols: readonly string[]): boolean {
+  try {
+    return protocols.includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}
+
+function urlRule(protocols: readonly string[]): string {
+  return `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`;
+}
+
 function url(defaultValue: string, protocols: readonly string[]) {
-  const rule = `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`;
   return z
     .string()
     .trim()
     .default(defaultValue)
-    .refine((value) => {
-      try {
-        return protocols.includes(new URL(value).protocol);
-      } catch {
-        return false;
-      }
-    }, rule);
+    .refine((value) => isUrlOf(value, protocols), urlRule(protocols));
 }
 
 /** A value parsed by `parse`, whose Error message says what must be true. */
@@ -63,10 +69,51 @@ const serviceToken = z
     'must be 32-256 printable characters without spaces',
   );
 
-/** Read by every process that talks to Redis. */
+/** `host:port,host:port,…` (at least one), for REDIS_CLUSTER_NODES and REDIS_SENTINELS. */
+export function parseHostPortList(text: string): HostPort[] {
+  const entries = text
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  return entries.map((entry) => {
+    const match = /^(\[[^\]]+\]|[^:\s[\]]+):(\d{1,5})$/.exec(entry);
+    const port = Number(match?.[2]);
+    if (!match?.[1] || port < 1 || port > 65_535) {
+      throw new Error(`must be host:port pairs separated by commas (got ${JSON.stringify(entry)})`);
+    }
+    return { host: match[1].replace(/^\[|\]$/g, ''), port };
+  });
+}
+
+const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+/** Read by every process that talks to Redis; `redisTarget` turns them into one RedisTarget. */
 export const RedisEnv = {
-  /** Redis to use; `rediss://` for TLS, `redis://:password@host:port/db` for a password. */
-  REDIS_URL: url('redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+  /**
+   * One Redis server; `rediss://` for TLS, `redis://:password@host:port/db` for a password. Default
+   * redis://127.0.0.1:6379 unless REDIS_CLUSTER_NODES or REDIS_SENTINELS is set (then it must not be).
+   */
+  REDIS_URL: z
+    .string()
+    .trim()
+    .optional()
+    .refine((value) => value === undefined || isUrlOf(value, ['redis:', 'rediss:']), urlRule(['redis:', 'rediss:'])),
+  /** A Redis Cluster instead: some of its nodes, `host:port,…` (the rest are found from them). */
+  REDIS_CLUSTER_NODES: parsedBy('', parseHostPortList),
+  /** Redis Sentinel instead: the sentinels, `host:port,…`; they name the master (REDIS_SENTINEL_NAME). */
+  REDIS_SENTINELS: parsedBy('', parseHostPortList),
+  /** The name the sentinels monitor the master under; needed with REDIS_SENTINELS. */
+  REDIS_SENTINEL_NAME: z
+    .string()
+    .trim()
+    .default('')
+    .refine((v) => v === '' || /^[A-Za-z0-9_.-]{1,128}$/.test(v), "must be 1-128 letters, digits, '_', '.' or '-'"),
+  /** Username (ACL) of the cluster's nodes or the sentinel-managed servers; with REDIS_URL it goes in the URL. */
+  REDIS_USERNAME: z.string().default(''),
+  /** Password of the cluster's nodes or the sentinel-managed servers; with REDIS_URL it goes in the URL. */
+  REDIS_PASSWORD: z.string().default(''),
+  /** Password of the sentinels themselves, when they have one (`requirepass` in sentinel.conf). */
+  REDIS_SENTINEL_PASSWORD: z.string().default(''),
   /** Prefix of every Redis key, so several deployments can share one Redis. */
   KEY_PREFIX: z
     .string()
@@ -78,7 +125,60 @@ export const RedisEnv = {
   LOG_LEVEL: oneOf(['debug', 'info', 'warn', 'error'], 'info'),
 };
 
-export const GatewayEnv = z.object({
+type RedisSettings = z.output<z.ZodObject<typeof RedisEnv>>;
+
+/**
+ * The Redis deployment the settings name: REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS, at most
+ * one of them (none: the default REDIS_URL). Adds `redis` (the target) and fills REDIS_URL.
+ */
+function withRedisTarget<T extends RedisSettings>(env: T, ctx: z.RefinementCtx) {
+  const chosen = (['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS'] as const).filter((name) =>
+    name === 'REDIS_URL' ? env.REDIS_URL !== undefined : env[name].length > 0,
+  );
+  const complain = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+  if (chosen.length > 1) {
+    complain(
+      chosen[1] ?? '',
+      `must not be set together with ${chosen[0] ?? ''}: set one of REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS`,
+    );
+  }
+  const sentinelMode = env.REDIS_SENTINELS.length > 0;
+  const clusterMode = env.REDIS_CLUSTER_NODES.length > 0;
+  if (sentinelMode && env.REDIS_SENTINEL_NAME === '') {
+    complain(
+      'REDIS_SENTINEL_NAME',
+      'must be set with REDIS_SENTINELS: the name the sentinels monitor the master under',
+    );
+  }
+  if (!sentinelMode && env.REDIS_SENTINEL_NAME !== '')
+    complain('REDIS_SENTINEL_NAME', 'is read only with REDIS_SENTINELS');
+  if (!sentinelMode && env.REDIS_SENTINEL_PASSWORD !== '') {
+    complain('REDIS_SENTINEL_PASSWORD', 'is read only with REDIS_SENTINELS');
+  }
+  for (const name of ['REDIS_USERNAME', 'REDIS_PASSWORD'] as const) {
+    if (!sentinelMode && !clusterMode && env[name] !== '') {
+      complain(name, 'is read only with REDIS_CLUSTER_NODES or REDIS_SENTINELS; with REDIS_URL put it in the URL');
+    }
+  }
+  const login = {
+    ...(env.REDIS_USERNAME ? { username: env.REDIS_USERNAME } : {}),
+    ...(env.REDIS_PASSWORD ? { password: env.REDIS_PASSWORD } : {}),
+  };
+  const redis: RedisTarget = clusterMode
+    ? { kind: 'cluster', nodes: env.REDIS_CLUSTER_NODES, ...login }
+    : sentinelMode
+      ? {
+          kind: 'sentinel',
+          sentinels: env.REDIS_SENTINELS,
+          name: env.REDIS_SENTINEL_NAME,
+          ...login,
+          ...(env.REDIS_SENTINEL_PASSWORD ? { sentinelPassword: env.REDIS_SENTINEL_PASSWORD } : {}),
+        }
+      : { kind: 'single', url: env.REDIS_URL ?? DEFAULT_REDIS_URL };
+  return { ...env, REDIS_URL: env.REDIS_URL ?? DEFAULT_REDIS_URL, redis };
+}
+
+const GatewaySettings = z.object({
   ...RedisEnv,
   /** Interface the gateway listens on. */
   HOST: z.string().trim().min(1, 'must not be empty').default('0.0.0.0'),
@@ -159,9 +259,10 @@ export const GatewayEnv = z.object({
   /** Folder of the built dashboard served at /ui. Empty: dashboard/dist beside the gateway package. */
   UI_DIR: z.string().trim().default(''),
 });
+export const GatewayEnv = GatewaySettings.transform(withRedisTarget);
 export type GatewayConfig = z.infer<typeof GatewayEnv>;
 
-export const NodeWorkerEnv = z.object({
+const NodeWorkerSettings = z.object({
   ...RedisEnv,
   /** The queues this worker takes from, in order of preference (a dedicated worker: `QUEUES=cpu`). */
   QUEUES: parsedBy('default', parseQueueList),
@@ -185,10 +286,18 @@ export const NodeWorkerEnv = z.object({
   /** Interface METRICS_PORT listens on. */
   METRICS_HOST: z.string().trim().min(1, 'must not be empty').default('0.0.0.0'),
 });
+export const NodeWorkerEnv = NodeWorkerSettings.transform(withRedisTarget);
 export type NodeWorkerConfig = z.infer<typeof NodeWorkerEnv>;
 
 /** Values never echoed in messages: they may hold passwords. */
-const SECRET_VARIABLES = new Set(['REDIS_URL', 'API_KEYS', 'R_SERVICE_TOKEN', 'CELERY_BROKER_URL']);
+const SECRET_VARIABLES = new Set([
+  'REDIS_URL',
+  'REDIS_PASSWORD',
+  'REDIS_SENTINEL_PASSWORD',
+  'API_KEYS',
+  'R_SERVICE_TOKEN',
+  'CELERY_BROKER_URL',
+]);
 
 /** Validates `env` against `schema`; throws ConfigError naming every bad variable. */
 export function loadConfig<S extends z.ZodType>(

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { Redis } from './redis.js';
 
 const LUA_DIR = new URL('../lua/', import.meta.url);
 const INCLUDE_LINE = /^--@include ([a-z-]+)[ \t]*$/gm;

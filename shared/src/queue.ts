@@ -9,7 +9,8 @@
  * Every state change is one script touching the keys of one queue (one Redis Cluster slot). A
  * worker's writes carry its token; a worker whose lease was taken over can no longer write.
  */
-import type { Redis } from 'ioredis';
+import { ClusterMarkerWaits } from './cluster-marker-waits.js';
+import { isCluster, type Redis } from './redis.js';
 import { codec } from './codec.js';
 import type { KeyLayout, QueueKeys } from './keys.js';
 import { defineLuaScripts, type ScriptCaller } from './lua.js';
@@ -200,6 +201,10 @@ export class TaskQueues {
    * Blocks (on a connection of its own) until one of `names` may have work or `timeoutSeconds` pass;
    * returns the queue whose marker woke it and when its work is due (ms), or null on timeout. Then
    * claim: the marker only says where to look.
+   *
+   * On one Redis this is one BZPOPMIN over every marker. On a cluster one BZPOPMIN may only name keys of
+   * one slot, and each queue has its own hash tag, so each queue gets a blocked BZPOPMIN of its own
+   * (ClusterMarkerWaits); none of them polls.
    */
   async waitForWork(
     blocking: Redis,
@@ -207,6 +212,9 @@ export class TaskQueues {
     timeoutSeconds: number,
   ): Promise<{ queue: string; dueAt: number } | null> {
     const markers = names.map((name) => this.queue(name).marker);
+    if (isCluster(blocking) && names.length > 1) {
+      return ClusterMarkerWaits.of(blocking).wait(markers, names, timeoutSeconds);
+    }
     const popped = await blocking.bzpopmin(...markers, timeoutSeconds);
     if (popped === null) return null;
     const [marker, , score] = popped;

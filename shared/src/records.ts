@@ -2,7 +2,7 @@
  * Reads task status records, whichever worker wrote them, from the task id alone: the locator names
  * the task's queue, whose keys hold the record. A task never changes queue, so locators are cached.
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from './redis.js';
 import { codec } from './codec.js';
 import { parseQueueId, type KeyLayout } from './keys.js';
 import { TaskRecord } from './status.js';

@@ -4,7 +4,7 @@
  * counts, run-time histograms and per-minute throughput. Counted in Redis, so every gateway replica
  * reports the same numbers whichever worker (Node or R) ran the task.
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from './redis.js';
 import type { KeyLayout } from './keys.js';
 import type { TaskRecord } from './status.js';
 

@@ -6,7 +6,7 @@
  * `worker_heartbeat` in shared/contracts/rules.json.
  */
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
+import type { Redis } from './redis.js';
 import type { KeyLayout } from './keys.js';
 import type { WorkerKind } from './tasks.js';
 
@@ -79,7 +79,9 @@ export function startWorkerHeartbeat(
 export async function listWorkers(redis: Redis, keys: KeyLayout, now = Date.now()): Promise<WorkerInfo[]> {
   const ids = await redis.zrangebyscore(keys.workerSet, now - WORKER_HEARTBEAT.ttlSeconds * 1_000, '+inf');
   if (ids.length === 0) return [];
-  const infos = await redis.mget(ids.map((id) => keys.worker(id)));
+  // One GET each rather than an MGET: on a cluster each worker's key has a slot of its own. Auto-pipelining
+  // still sends them together (per node).
+  const infos = await Promise.all(ids.map((id) => redis.get(keys.worker(id))));
   return infos
     .filter((json): json is string => json !== null)
     .map((json) => JSON.parse(json) as WorkerInfo)

@@ -68,4 +68,83 @@ describe('loadConfig', () => {
   ])('names a bad %j', (env, schema, message) => {
     expect(() => loadConfig(schema, env)).toThrow(message);
   });
+
+  describe('Redis deployment', () => {
+    it('is one server at REDIS_URL by default', () => {
+      expect(loadConfig(NodeWorkerEnv, {}).redis).toEqual({ kind: 'single', url: 'redis://127.0.0.1:6379' });
+      expect(loadConfig(GatewayEnv, { REDIS_URL: 'redis://:pw@h:7000/1' }).redis).toEqual({
+        kind: 'single',
+        url: 'redis://:pw@h:7000/1',
+      });
+    });
+
+    it('is a cluster with REDIS_CLUSTER_NODES, its password in REDIS_PASSWORD', () => {
+      const config = loadConfig(GatewayEnv, {
+        REDIS_CLUSTER_NODES: ' 127.0.0.1:7000, redis-1.internal:7001,[::1]:7002 ',
+        REDIS_PASSWORD: 's3cret',
+      });
+      expect(config.redis).toEqual({
+        kind: 'cluster',
+        nodes: [
+          { host: '127.0.0.1', port: 7000 },
+          { host: 'redis-1.internal', port: 7001 },
+          { host: '::1', port: 7002 },
+        ],
+        password: 's3cret',
+      });
+    });
+
+    it('is a sentinel-managed master with REDIS_SENTINELS and REDIS_SENTINEL_NAME', () => {
+      const config = loadConfig(NodeWorkerEnv, {
+        REDIS_SENTINELS: '10.0.0.1:26379,10.0.0.2:26379',
+        REDIS_SENTINEL_NAME: 'switchyard',
+        REDIS_USERNAME: 'app',
+        REDIS_PASSWORD: 'pw',
+        REDIS_SENTINEL_PASSWORD: 'spw',
+      });
+      expect(config.redis).toEqual({
+        kind: 'sentinel',
+        sentinels: [
+          { host: '10.0.0.1', port: 26379 },
+          { host: '10.0.0.2', port: 26379 },
+        ],
+        name: 'switchyard',
+        username: 'app',
+        password: 'pw',
+        sentinelPassword: 'spw',
+      });
+    });
+
+    it.each([
+      [
+        { REDIS_CLUSTER_NODES: '127.0.0.1:7000', REDIS_SENTINELS: '127.0.0.1:26379', REDIS_SENTINEL_NAME: 'm' },
+        /REDIS_SENTINELS must not be set together with REDIS_CLUSTER_NODES: set one of REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS/,
+      ],
+      [
+        { REDIS_URL: 'redis://127.0.0.1:6379', REDIS_CLUSTER_NODES: '127.0.0.1:7000' },
+        /REDIS_CLUSTER_NODES must not be set together with REDIS_URL/,
+      ],
+      [
+        { REDIS_CLUSTER_NODES: '127.0.0.1' },
+        /REDIS_CLUSTER_NODES must be host:port pairs separated by commas \(got "127.0.0.1"\)/,
+      ],
+      [{ REDIS_SENTINELS: 'a:99999', REDIS_SENTINEL_NAME: 'm' }, /REDIS_SENTINELS must be host:port pairs/],
+      [{ REDIS_SENTINELS: '127.0.0.1:26379' }, /REDIS_SENTINEL_NAME must be set with REDIS_SENTINELS/],
+      [{ REDIS_SENTINEL_NAME: 'm' }, /REDIS_SENTINEL_NAME is read only with REDIS_SENTINELS/],
+      [
+        { REDIS_PASSWORD: 'pw' },
+        /REDIS_PASSWORD is read only with REDIS_CLUSTER_NODES or REDIS_SENTINELS; with REDIS_URL put it in the URL$/,
+      ],
+    ])('refuses %j', (env, message) => {
+      expect(() => loadConfig(GatewayEnv, env)).toThrow(message);
+      expect(() => loadConfig(NodeWorkerEnv, env)).toThrow(message);
+    });
+
+    it('never echoes the passwords', () => {
+      const attempt = () => loadConfig(GatewayEnv, { REDIS_PASSWORD: 'hunter2', REDIS_SENTINEL_PASSWORD: 'hunter3' });
+      expect(attempt).toThrow(/REDIS_PASSWORD is read only/);
+      expect(attempt).toThrow(/REDIS_SENTINEL_PASSWORD is read only with REDIS_SENTINELS/);
+      expect(attempt).not.toThrow(/hunter/);
+    });
+  });
 });

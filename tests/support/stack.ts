@@ -15,7 +15,7 @@ export interface Stack {
   baseUrl: string;
   /** Where the gateway looks for the R service (started there when `withR`). */
   rServiceUrl: string;
-  /** What every process got: REDIS_URL, KEY_PREFIX and the caller's settings. */
+  /** What every process got: REDIS_URL (or the cluster's or sentinels' settings), KEY_PREFIX and the caller's settings. */
   env: Record<string, string>;
   client: GatewayClient;
   services: ServiceProcess[];
@@ -26,19 +26,26 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function startStack(
-  redis: RedisServer,
+/** What a stack runs on: a redis-server (REDIS_URL), or a cluster or sentinels with the settings that name them. */
+export type StackRedis = RedisServer | { env: Record<string, string> };
+
+function redisSettings(redis: StackRedis): Record<string, string> {
+  return 'url' in redis ? { REDIS_URL: redis.url } : redis.env;
+}
+
+export async function startStack<R extends StackRedis = RedisServer>(
+  redis: R,
   options: {
     env?: Record<string, string>;
     /** Settings for the gateway only, from the Redis server the stack runs on. */
-    gatewayEnv?: (redis: RedisServer) => Record<string, string>;
+    gatewayEnv?: (redis: R) => Record<string, string>;
     nodeWorkers?: number;
     withR?: boolean;
     label?: string;
   } = {},
 ): Promise<Stack> {
   const env = {
-    REDIS_URL: redis.url,
+    ...redisSettings(redis),
     KEY_PREFIX: uniquePrefix(options.label ?? 'stack'),
     R_SERVICE_TOKEN: STACK_R_SERVICE_TOKEN,
     ...options.env,
@@ -91,7 +98,9 @@ export async function startStack(
  * and a stack on it for the test file, and stop both afterwards. A test may replace `handle.redis`
  * (after restarting Redis); the one there at the end is stopped.
  */
-export function useStack(options: Parameters<typeof startStack>[1] & { startRedis?: () => Promise<RedisServer> }): {
+export function useStack(
+  options: Parameters<typeof startStack<RedisServer>>[1] & { startRedis?: () => Promise<RedisServer> },
+): {
   stack: Stack;
   redis: RedisServer;
 } {

@@ -41,7 +41,10 @@ export function createRBackend(deps: RBackendDeps): SubmitBackend {
         .cancel(revoked(record, 'Cancelled: the R service did not answer the gateway in time'))
         .catch(() => null);
     }
-    await redis.del(queues.queue(record.queue).task(taskId), keys.locator(taskId)).catch(() => 0);
+    // Two commands, not one DEL: on a cluster the record (its queue's slot) and the locator (its own) may
+    // live on different nodes. The record goes first, so a locator never outlives a record it finds.
+    await redis.del(queues.queue(record.queue).task(taskId)).catch(() => 0);
+    await redis.del(keys.locator(taskId)).catch(() => 0);
     logger.warn('R service did not answer as it should; removed the task it queued', { task_id: taskId });
   };
 

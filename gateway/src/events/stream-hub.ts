@@ -7,8 +7,7 @@
  * A listener that joins at a stream id first gets what came after it (XRANGE), then the live entries,
  * with none lost or repeated in between: live entries are held back until the catch-up is done.
  */
-import type { Redis } from 'ioredis';
-import type { Logger } from '@switchyard/shared';
+import { duplicateRedis, type Logger, type Redis } from '@switchyard/shared';
 
 export interface StreamEntry {
   /** The entry's stream id, e.g. `1764615600000-0`: the SSE event id. */
@@ -106,7 +105,7 @@ export class StreamHub {
     let reader = this.readers.get(stream);
     if (!reader) {
       // A blocking connection of its own: the request connection's short command timeout would cut XREAD off.
-      const connection = this.redis.duplicate({
+      const connection = duplicateRedis(this.redis, {
         connectionName: 'switchyard-events',
         commandTimeout: BLOCK_MS + 5_000,
         maxRetriesPerRequest: null,

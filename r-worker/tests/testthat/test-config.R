@@ -133,3 +133,27 @@ test_that("main.R finds shared/ at SWITCHYARD_SHARED_DIR, and says so when it is
   expect_identical(result$status, 2L)
   expect_match(result$stderr, "rules.json is missing (is SWITCHYARD_SHARED_DIR right?)", fixed = TRUE)
 })
+
+test_that("REDIS_CLUSTER_NODES makes a cluster deployment, its password from REDIS_PASSWORD", {
+  config <- read_config(c(loopback, REDIS_CLUSTER_NODES = " 127.0.0.1:7000, [::1]:7001 ", REDIS_PASSWORD = "s3cret"))
+  expect_identical(config$redis_url$kind, "cluster")
+  expect_identical(config$redis_url$nodes, c("127.0.0.1:7000", "[::1]:7001"))
+  expect_identical(config$redis_url$password, "s3cret")
+  expect_identical(redis_where(config$redis_url), "cluster 127.0.0.1:7000,[::1]:7001")
+})
+
+test_that("REDIS_SENTINELS with REDIS_SENTINEL_NAME makes a sentinel deployment", {
+  config <- read_config(c(loopback, REDIS_SENTINELS = "10.0.0.1:26379,10.0.0.2:26379", REDIS_SENTINEL_NAME = "switchyard", REDIS_SENTINEL_PASSWORD = "spw"))
+  expect_identical(config$redis_url[c("kind", "sentinels", "name", "sentinel_password")], list(kind = "sentinel", sentinels = c("10.0.0.1:26379", "10.0.0.2:26379"), name = "switchyard", sentinel_password = "spw"))
+})
+
+test_that("the Redis settings follow the TypeScript side's rules, in the same words", {
+  expect_match(config_problem(c(loopback, REDIS_URL = "redis://127.0.0.1:6379", REDIS_CLUSTER_NODES = "127.0.0.1:7000")), "REDIS_CLUSTER_NODES must not be set together with REDIS_URL: set one of REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS")
+  expect_match(config_problem(c(loopback, REDIS_CLUSTER_NODES = "127.0.0.1:7000", REDIS_SENTINELS = "127.0.0.1:26379", REDIS_SENTINEL_NAME = "m")), "REDIS_SENTINELS must not be set together with REDIS_CLUSTER_NODES")
+  expect_match(config_problem(c(loopback, REDIS_CLUSTER_NODES = "127.0.0.1")), "REDIS_CLUSTER_NODES must be host:port pairs separated by commas \\(got \"127.0.0.1\"\\)")
+  expect_match(config_problem(c(loopback, REDIS_SENTINELS = "127.0.0.1:26379")), "REDIS_SENTINEL_NAME must be set with REDIS_SENTINELS")
+  expect_match(config_problem(c(loopback, REDIS_SENTINEL_NAME = "m")), "REDIS_SENTINEL_NAME is read only with REDIS_SENTINELS")
+  problem <- config_problem(c(loopback, REDIS_PASSWORD = "hunter2"))
+  expect_match(problem, "REDIS_PASSWORD is read only with REDIS_CLUSTER_NODES or REDIS_SENTINELS; with REDIS_URL put it in the URL")
+  expect_false(grepl("hunter2", problem, fixed = TRUE))
+})

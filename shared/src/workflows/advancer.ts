@@ -10,7 +10,7 @@
  * Advancers run in the gateway and in every Node worker; a sweep every second catches what a missed
  * message or a crash left.
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis.js';
 import { codec } from '../codec.js';
 import { parseQueueId } from '../keys.js';
 import type { Logger } from '../logger.js';

@@ -3,7 +3,7 @@
  * queue, and read and clear a queue's handoffs outbox. Beside TaskQueues (queue.ts), on the same
  * keys and with the same script loader.
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis.js';
 import { codec } from '../codec.js';
 import type { KeyLayout } from '../keys.js';
 import { defineLuaScripts, type ScriptCaller } from '../lua.js';

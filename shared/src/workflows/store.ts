@@ -3,7 +3,7 @@
  * compare-and-set (workflow-cas-3), so advancers on any number of processes can race safely. Unfinished
  * workflows are also listed in `activeWorkflows`, which the advancers sweep.
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis.js';
 import { codec } from '../codec.js';
 import type { KeyLayout } from '../keys.js';
 import { defineLuaScripts, type ScriptCaller } from '../lua.js';
@@ -51,14 +51,19 @@ export class WorkflowStore {
     await this.redis.zadd(this.keys.activeWorkflows, 'XX', Date.now(), workflowId);
   }
 
-  /** Takes a workflow off the active list (it ended and nothing of it is left to revoke, or it expired). */
+  /**
+   * Takes a workflow off the active list (it ended and nothing of it is left to revoke, or it expired).
+   * The two lists are keys of their own (on a cluster, perhaps on two nodes), so no MULTI spans them: it
+   * is listed as recent first, then unlisted as active. A process dying in between leaves it on both
+   * for a moment (`list` shows it once; the sweep retires it again), never on neither.
+   */
   async retire(workflowId: string): Promise<void> {
     await this.redis
       .multi()
-      .zrem(this.keys.activeWorkflows, workflowId)
       .zadd(this.keys.recentWorkflows, Date.now(), workflowId)
       .zremrangebyrank(this.keys.recentWorkflows, 0, -(RECENT_WORKFLOWS_KEPT + 1))
       .exec();
+    await this.redis.zrem(this.keys.activeWorkflows, workflowId);
   }
 
   /** Ids of unfinished workflows and of those that ended lately, most recently changed first. */

@@ -94,9 +94,9 @@ let rEnv: ServiceEnv | undefined;
 export function serviceEnv(service: ServiceName): ServiceEnv {
   switch (service) {
     case 'gateway':
-      return fromSchema(GatewayEnv);
+      return fromSchema(GatewayEnv.in);
     case 'node-worker':
-      return fromSchema(NodeWorkerEnv);
+      return fromSchema(NodeWorkerEnv.in);
     case 'r-worker':
       return (rEnv ??= parseREnv(rSources()));
   }

@@ -1,0 +1,24 @@
+# A real Redis Cluster for the tests that need one: `masters` redis-servers with --cluster-enabled yes
+# on free loopback ports (helper-redis.R's start_redis_server, each in its own directory), joined by
+# redis-cli --cluster create without replicas. Killed when the test run ends, like every server.
+
+start_redis_cluster <- function(masters = 3) {
+  servers <- lapply(seq_len(masters), function(i) {
+    start_redis_server(extra_args = c("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000"))
+  })
+  addresses <- vapply(servers, function(s) sprintf("127.0.0.1:%d", s$port), character(1))
+  created <- processx::run("redis-cli", c("--cluster", "create", addresses, "--cluster-replicas", "0", "--cluster-yes"), error_on_status = FALSE, timeout = 30)
+  if (created$status != 0) stop(sprintf("redis-cli --cluster create failed: %s", created$stderr), call. = FALSE)
+  direct <- lapply(servers, function(s) redis_connect(s$url, use_redux = FALSE))
+  withr::defer(for (client in direct) client$close(), envir = testthat::teardown_env())
+  wait_for(function() {
+    all(vapply(direct, function(client) grepl("cluster_state:ok", as_text(client$command(list("CLUSTER", "INFO")))), logical(1)))
+  }, timeout = 20, what = "cluster_state:ok on every node")
+  list(
+    servers = servers,
+    addresses = addresses,
+    # A plain client of each node, by address ("127.0.0.1:port").
+    direct = stats::setNames(direct, addresses),
+    ids = stats::setNames(vapply(direct, function(client) as_text(client$command(list("CLUSTER", "MYID"))), character(1)), addresses)
+  )
+}

@@ -1,0 +1,169 @@
+/**
+ * A real Redis Cluster on free loopback ports for one test file: `masters` redis-servers started with
+ * `--cluster-enabled yes` in a temporary directory, joined with `redis-cli --cluster create` (no
+ * replicas), and waited for until every node says `cluster_state:ok`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Cluster, Redis } from 'ioredis';
+import { freePort } from './redis-server.js';
+import { waitFor } from './wait.js';
+
+const run = promisify(execFile);
+
+export interface RedisClusterNode {
+  port: number;
+  process: ChildProcess;
+}
+
+export interface RedisCluster {
+  nodes: RedisClusterNode[];
+  /** `127.0.0.1:P1,127.0.0.1:P2,…`: REDIS_CLUSTER_NODES. */
+  nodeList: string;
+  /** What every Switchyard process needs to use the cluster (REDIS_CLUSTER_NODES, and the password if any). */
+  env: Record<string, string>;
+  /** A test's own client of the cluster (closed by `stop`). */
+  client(): Cluster;
+  /** The port of the master that serves `key`'s slot. */
+  portOf(key: string): Promise<number>;
+  stop(): Promise<void>;
+}
+
+async function ping(port: number, password?: string): Promise<string> {
+  const probe = new Redis({
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    ...(password ? { password } : {}),
+  });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    return await probe.ping();
+  } finally {
+    probe.disconnect();
+  }
+}
+
+export async function startRedisCluster(options: { masters?: number; password?: string } = {}): Promise<RedisCluster> {
+  const count = options.masters ?? 3;
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-cluster-'));
+  const nodes: RedisClusterNode[] = [];
+  const clients: Cluster[] = [];
+  const auth = options.password ? ['--requirepass', options.password, '--masterauth', options.password] : [];
+  const stop = async () => {
+    for (const client of clients) client.disconnect();
+    await Promise.all(
+      nodes.map(async ({ process: child }) => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const gone = once(child, 'exit');
+        child.kill('SIGKILL');
+        await gone;
+      }),
+    );
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    for (let i = 0; i < count; i++) {
+      const port = await freePort();
+      const args = [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        `nodes-${port}.conf`,
+        '--cluster-node-timeout',
+        '2000',
+        ...auth,
+      ];
+      const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'ignore'] });
+      nodes.push({ port, process: child });
+    }
+    for (const { port } of nodes) {
+      await waitFor(async () => (await ping(port, options.password)) === 'PONG', {
+        timeoutMs: 10_000,
+        what: `cluster node ${port}`,
+      });
+    }
+    const addresses = nodes.map(({ port }) => `127.0.0.1:${port}`);
+    await run(
+      'redis-cli',
+      [
+        '--cluster',
+        'create',
+        ...addresses,
+        '--cluster-replicas',
+        '0',
+        '--cluster-yes',
+        ...(options.password ? ['-a', options.password, '--no-auth-warning'] : []),
+      ],
+      { timeout: 30_000 },
+    );
+    for (const { port } of nodes) {
+      await waitFor(
+        async () => {
+          const probe = new Redis({
+            port,
+            host: '127.0.0.1',
+            lazyConnect: true,
+            maxRetriesPerRequest: 0,
+            retryStrategy: () => null,
+            ...(options.password ? { password: options.password } : {}),
+          });
+          probe.on('error', () => undefined);
+          try {
+            await probe.connect();
+            return String(await probe.call('CLUSTER', 'INFO')).includes('cluster_state:ok');
+          } finally {
+            probe.disconnect();
+          }
+        },
+        { timeoutMs: 20_000, intervalMs: 100, what: `cluster_state:ok on node ${port}` },
+      );
+    }
+    const nodeList = addresses.join(',');
+    const client = () => {
+      const cluster = new Cluster(
+        nodes.map(({ port }) => ({ host: '127.0.0.1', port })),
+        { redisOptions: options.password ? { password: options.password } : {}, enableAutoPipelining: true },
+      );
+      cluster.on('error', () => undefined);
+      clients.push(cluster);
+      return cluster;
+    };
+    const slotsOf = client();
+    return {
+      nodes,
+      nodeList,
+      env: { REDIS_CLUSTER_NODES: nodeList, ...(options.password ? { REDIS_PASSWORD: options.password } : {}) },
+      client,
+      async portOf(key) {
+        const slot = Number(await slotsOf.call('CLUSTER', 'KEYSLOT', key));
+        const ranges = (await slotsOf.call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
+        const range = ranges.find(([from, to]) => slot >= from && slot <= to);
+        if (!range) throw new Error(`no node serves slot ${slot}`);
+        return range[2][1];
+      },
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
