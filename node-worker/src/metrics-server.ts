@@ -10,16 +10,14 @@ export async function startMetricsServer(registry: Registry, host: string, port:
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://worker').pathname;
     if (path !== '/metrics') {
-      res
-        .writeHead(404, { 'content-type': 'application/json' })
-        .end(
-          JSON.stringify({
-            error: {
-              code: 'route_not_found',
-              message: `No route ${req.method} ${path}; this port serves GET /metrics`,
-            },
-          }),
-        );
+      res.writeHead(404, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          error: {
+            code: 'route_not_found',
+            message: `No route ${req.method} ${path}; this port serves GET /metrics`,
+          },
+        }),
+      );
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
