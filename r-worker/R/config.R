@@ -147,11 +147,6 @@ read_redis_settings <- function(env, value, complain) {
     complain("REDIS_SENTINEL_NAME", "is read only with REDIS_SENTINELS")
   }
   if (!sentinel_mode && given("REDIS_SENTINEL_PASSWORD")) complain("REDIS_SENTINEL_PASSWORD", "is read only with REDIS_SENTINELS")
-  for (login in c("REDIS_USERNAME", "REDIS_PASSWORD")) {
-    if (!sentinel_mode && !given("REDIS_CLUSTER_NODES") && given(login)) {
-      complain(login, "is read only with REDIS_CLUSTER_NODES or REDIS_SENTINELS; with REDIS_URL put it in the URL")
-    }
-  }
   if (length(nodes) > 0) {
     return(redis_cluster_deployment(nodes, secret("REDIS_USERNAME"), secret("REDIS_PASSWORD")))
   }
@@ -160,10 +155,29 @@ read_redis_settings <- function(env, value, complain) {
   }
   redis_url <- value("REDIS_URL")
   redis <- tryCatch(parse_redis_url(redis_url), error = function(e) complain("REDIS_URL", conditionMessage(e)))
-  if (!is.null(redis) && redis$tls && !redux_available()) {
+  if (is.null(redis)) {
+    return(redis_url)
+  }
+  if (redis$tls && !redux_available()) {
     complain("REDIS_URL", "uses rediss:// (TLS), which needs the redux R package, and redux is not installed")
   }
-  redis_url
+  # REDIS_USERNAME and REDIS_PASSWORD go into a URL that names none (compose sets both from one value);
+  # a URL naming a different one is refused rather than one silently winning.
+  login <- list(username = secret("REDIS_USERNAME"), password = secret("REDIS_PASSWORD"))
+  for (part in names(login)) {
+    given_value <- login[[part]]
+    if (is.null(given_value)) next
+    if (!is.null(redis[[part]]) && !identical(redis[[part]], given_value)) {
+      complain(sprintf("REDIS_%s", toupper(part)), sprintf("differs from the %s in REDIS_URL: give it in one place", part))
+    }
+    redis[[part]] <- given_value
+  }
+  if (is.null(login$username) && is.null(login$password)) {
+    return(redis_url)
+  }
+  encode <- function(text) if (is.null(text)) "" else utils::URLencode(text, reserved = TRUE)
+  userinfo <- paste0(encode(redis$username), if (!is.null(redis$password)) paste0(":", encode(redis$password)))
+  sub("^(rediss?://)([^@/]*@)?", sprintf("\\1%s@", userinfo), redis_url) # URLencode leaves no backslash
 }
 
 # QUEUES (parseQueueList in shared/src/routing.ts): names separated by commas, in order of

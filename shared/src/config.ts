@@ -108,9 +108,9 @@ export const RedisEnv = {
     .trim()
     .default('')
     .refine((v) => v === '' || /^[A-Za-z0-9_.-]{1,128}$/.test(v), "must be 1-128 letters, digits, '_', '.' or '-'"),
-  /** Username (ACL) of the cluster's nodes or the sentinel-managed servers; with REDIS_URL it goes in the URL. */
+  /** Username (ACL) of the Redis servers: the cluster's nodes, the sentinel-managed ones, or REDIS_URL's if it names none. */
   REDIS_USERNAME: z.string().default(''),
-  /** Password of the cluster's nodes or the sentinel-managed servers; with REDIS_URL it goes in the URL. */
+  /** Password of the Redis servers: the cluster's nodes, the sentinel-managed ones, or REDIS_URL's if it names none. */
   REDIS_PASSWORD: z.string().default(''),
   /** Password of the sentinels themselves, when they have one (`requirepass` in sentinel.conf). */
   REDIS_SENTINEL_PASSWORD: z.string().default(''),
@@ -155,11 +155,7 @@ function withRedisTarget<T extends RedisSettings>(env: T, ctx: z.RefinementCtx) 
   if (!sentinelMode && env.REDIS_SENTINEL_PASSWORD !== '') {
     complain('REDIS_SENTINEL_PASSWORD', 'is read only with REDIS_SENTINELS');
   }
-  for (const name of ['REDIS_USERNAME', 'REDIS_PASSWORD'] as const) {
-    if (!sentinelMode && !clusterMode && env[name] !== '') {
-      complain(name, 'is read only with REDIS_CLUSTER_NODES or REDIS_SENTINELS; with REDIS_URL put it in the URL');
-    }
-  }
+  const redisUrl = withLogin(env.REDIS_URL ?? DEFAULT_REDIS_URL, env.REDIS_USERNAME, env.REDIS_PASSWORD, complain);
   const login = {
     ...(env.REDIS_USERNAME ? { username: env.REDIS_USERNAME } : {}),
     ...(env.REDIS_PASSWORD ? { password: env.REDIS_PASSWORD } : {}),
@@ -174,8 +170,32 @@ function withRedisTarget<T extends RedisSettings>(env: T, ctx: z.RefinementCtx) 
           ...login,
           ...(env.REDIS_SENTINEL_PASSWORD ? { sentinelPassword: env.REDIS_SENTINEL_PASSWORD } : {}),
         }
-      : { kind: 'single', url: env.REDIS_URL ?? DEFAULT_REDIS_URL };
-  return { ...env, REDIS_URL: env.REDIS_URL ?? DEFAULT_REDIS_URL, redis };
+      : { kind: 'single', url: redisUrl };
+  return { ...env, REDIS_URL: redisUrl, redis };
+}
+
+/**
+ * REDIS_URL with REDIS_USERNAME and REDIS_PASSWORD in it when it names none of its own (compose sets
+ * both from one value); a URL naming a different one is refused rather than one silently winning.
+ */
+function withLogin(url: string, username: string, password: string, complain: (path: string, message: string) => void) {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return url; // REDIS_URL's own rule reports it
+  }
+  const given = [
+    ['REDIS_USERNAME', 'username', username],
+    ['REDIS_PASSWORD', 'password', password],
+  ] as const;
+  for (const [name, part, value] of given) {
+    if (value === '') continue;
+    const inUrl = decodeURIComponent(parsed[part]);
+    if (inUrl !== '' && inUrl !== value) complain(name, `differs from the ${part} in REDIS_URL: give it in one place`);
+    else parsed[part] = encodeURIComponent(value);
+  }
+  return username === '' && password === '' ? url : parsed.toString();
 }
 
 const GatewaySettings = z.object({
@@ -184,6 +204,11 @@ const GatewaySettings = z.object({
   HOST: z.string().trim().min(1, 'must not be empty').default('0.0.0.0'),
   /** Port the gateway listens on. */
   PORT: wholeNumber(9000, 1, 65_535),
+  /**
+   * Gateway processes sharing the port (Node's cluster module): one Node process answers on one core,
+   * so a machine with cores to spare serves more with more. 1 (the default): a single process, no cluster.
+   */
+  GATEWAY_PROCESSES: wholeNumber(1, 1, 64),
   /** Largest accepted request body; larger bodies get 413. */
   BODY_LIMIT_BYTES: wholeNumber(1_048_576, 1_024, 16 * 1_048_576),
   /** A Redis command that takes longer fails the request with 503 instead of hanging. */

@@ -132,17 +132,35 @@ describe('loadConfig', () => {
       [{ REDIS_SENTINELS: '127.0.0.1:26379' }, /REDIS_SENTINEL_NAME must be set with REDIS_SENTINELS/],
       [{ REDIS_SENTINEL_NAME: 'm' }, /REDIS_SENTINEL_NAME is read only with REDIS_SENTINELS/],
       [
-        { REDIS_PASSWORD: 'pw' },
-        /REDIS_PASSWORD is read only with REDIS_CLUSTER_NODES or REDIS_SENTINELS; with REDIS_URL put it in the URL$/,
+        { REDIS_URL: 'redis://:one@h:6379', REDIS_PASSWORD: 'two' },
+        /REDIS_PASSWORD differs from the password in REDIS_URL: give it in one place$/,
       ],
     ])('refuses %j', (env, message) => {
       expect(() => loadConfig(GatewayEnv, env)).toThrow(message);
       expect(() => loadConfig(NodeWorkerEnv, env)).toThrow(message);
     });
 
+    it('puts REDIS_PASSWORD and REDIS_USERNAME into a REDIS_URL that names none (and accepts the same one twice)', () => {
+      expect(loadConfig(GatewayEnv, { REDIS_PASSWORD: 'p@ss word' }).redis).toEqual({
+        kind: 'single',
+        url: 'redis://:p%40ss%20word@127.0.0.1:6379',
+      });
+      expect(loadConfig(NodeWorkerEnv, { REDIS_URL: 'redis://app@h:6379/2', REDIS_PASSWORD: 'pw' }).REDIS_URL).toBe(
+        'redis://app:pw@h:6379/2',
+      );
+      expect(
+        loadConfig(NodeWorkerEnv, { REDIS_URL: 'redis://:same@redis:6379/0', REDIS_PASSWORD: 'same' }).REDIS_URL,
+      ).toBe('redis://:same@redis:6379/0');
+    });
+
     it('never echoes the passwords', () => {
-      const attempt = () => loadConfig(GatewayEnv, { REDIS_PASSWORD: 'hunter2', REDIS_SENTINEL_PASSWORD: 'hunter3' });
-      expect(attempt).toThrow(/REDIS_PASSWORD is read only/);
+      const attempt = () =>
+        loadConfig(GatewayEnv, {
+          REDIS_URL: 'redis://:hunter1@h',
+          REDIS_PASSWORD: 'hunter2',
+          REDIS_SENTINEL_PASSWORD: 'hunter3',
+        });
+      expect(attempt).toThrow(/REDIS_PASSWORD differs from the password in REDIS_URL/);
       expect(attempt).toThrow(/REDIS_SENTINEL_PASSWORD is read only with REDIS_SENTINELS/);
       expect(attempt).not.toThrow(/hunter/);
     });

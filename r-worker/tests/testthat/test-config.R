@@ -153,7 +153,14 @@ test_that("the Redis settings follow the TypeScript side's rules, in the same wo
   expect_match(config_problem(c(loopback, REDIS_CLUSTER_NODES = "127.0.0.1")), "REDIS_CLUSTER_NODES must be host:port pairs separated by commas \\(got \"127.0.0.1\"\\)")
   expect_match(config_problem(c(loopback, REDIS_SENTINELS = "127.0.0.1:26379")), "REDIS_SENTINEL_NAME must be set with REDIS_SENTINELS")
   expect_match(config_problem(c(loopback, REDIS_SENTINEL_NAME = "m")), "REDIS_SENTINEL_NAME is read only with REDIS_SENTINELS")
-  problem <- config_problem(c(loopback, REDIS_PASSWORD = "hunter2"))
-  expect_match(problem, "REDIS_PASSWORD is read only with REDIS_CLUSTER_NODES or REDIS_SENTINELS; with REDIS_URL put it in the URL")
-  expect_false(grepl("hunter2", problem, fixed = TRUE))
+  problem <- config_problem(c(loopback, REDIS_URL = "redis://:hunter1@h:6379", REDIS_PASSWORD = "hunter2"))
+  expect_match(problem, "REDIS_PASSWORD differs from the password in REDIS_URL: give it in one place")
+  expect_false(grepl("hunter", problem, fixed = TRUE))
+})
+
+test_that("REDIS_PASSWORD and REDIS_USERNAME go into a REDIS_URL that names none, as on the TypeScript side", {
+  expect_identical(read_config(c(loopback, REDIS_PASSWORD = "p@ss word"))$redis_url, "redis://:p%40ss%20word@127.0.0.1:6379")
+  expect_identical(read_config(c(loopback, REDIS_URL = "redis://app@h:6379/2", REDIS_PASSWORD = "pw"))$redis_url, "redis://app:pw@h:6379/2")
+  expect_identical(read_config(c(loopback, REDIS_URL = "redis://:same@redis:6379/0", REDIS_PASSWORD = "same"))$redis_url, "redis://:same@redis:6379/0")
+  expect_identical(parse_redis_url(read_config(c(loopback, REDIS_PASSWORD = "p@ss word"))$redis_url)$password, "p@ss word")
 })
