@@ -130,6 +130,9 @@ export function createApp(deps: AppDeps): Express {
   });
   const app = express();
   app.disable('x-powered-by');
+  // No ETag on API answers: nothing sends If-None-Match to them, and hashing every body cost a SHA-1
+  // per request (bench/README.md, the gateway profile). The dashboard's files keep theirs (serve-static).
+  app.set('etag', false);
   app.set('query parser', 'simple');
   app.use(metrics.countRequests); // first: every request is counted, whoever answers it
 

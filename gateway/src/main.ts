@@ -1,6 +1,7 @@
 /** Gateway process: wires config, Redis and the R service client, listens, and shuts down gracefully. */
 import type { EventStream } from './events/sse.js';
 import { StreamHub } from './events/stream-hub.js';
+import cluster from 'node:cluster';
 import { once } from 'node:events';
 import {
   GatewayEnv,
@@ -14,6 +15,7 @@ import {
   loadConfigOrExit,
 } from '@switchyard/shared';
 import { createApp } from './app.js';
+import { runGatewayProcesses } from './gateway-processes.js';
 import { createCeleryBroker } from './celery/celery-broker.js';
 import { CeleryBridge } from './celery/celery-bridge.js';
 import { RServiceClient } from './r-service/client.js';
@@ -21,6 +23,7 @@ import { RServiceClient } from './r-service/client.js';
 async function main(): Promise<void> {
   const config = loadConfigOrExit(GatewayEnv, 'gateway');
   const logger = createLogger('gateway', config.LOG_LEVEL);
+  if (config.GATEWAY_PROCESSES > 1 && cluster.isPrimary) return runGatewayProcesses(config.GATEWAY_PROCESSES, logger);
   const redis = createRedis(config.redis, 'request', { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });
   redis.on('error', (error: Error) => logger.warn('redis connection error', { error }));
   const rService = new RServiceClient({
