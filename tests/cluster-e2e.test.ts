@@ -173,4 +173,27 @@ describe('Switchyard on a Redis Cluster', () => {
     const done = (await stack.client.pollUntilDone('node', accepted.taskId!, 30_000)).at(-1);
     expect(done).toMatchObject({ state: 'SUCCESS', result: 6, attempts: 2 });
   });
+  it('blocks idle workers on every queue without polling: a few BZPOPMIN per queue over seconds, not hundreds', async () => {
+    const bzpopminCalls = async () => {
+      let calls = 0;
+      for (const master of client.nodes('master')) {
+        const match = /cmdstat_bzpopmin:calls=(\d+)/.exec(await master.info('commandstats'));
+        calls += Number(match?.[1] ?? 0);
+      }
+      return calls;
+    };
+    const live = stack.workers.filter((w) => w.process.exitCode === null && w.process.signalCode === null);
+    const before = await bzpopminCalls();
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const made = (await bzpopminCalls()) - before;
+    // Each blocked BZPOPMIN lasts up to 5 s: at most one, or two at a boundary, per queue and worker here.
+    expect(made).toBeLessThanOrEqual(2 * nodeQueues.length * live.length);
+  });
+
+  it('stops a Node worker blocked on every queue with SIGTERM: it exits 0, its blocked connections closed', async () => {
+    const live = stack.workers.find((w) => w.process.exitCode === null && w.process.signalCode === null);
+    expect(live).toBeDefined();
+    expect(await live!.stop('SIGTERM')).toBe(0);
+    expect(live!.output()).toContain('"stopped"');
+  });
 });
