@@ -13,6 +13,8 @@
  *   CONNECTIONS=100 SECONDS=5 ROUNDS=2 npm run bench:gateway
  *   PROFILE=1 npm run bench:gateway            # gateway under --cpu-prof, profile in bench/profiles/
  *   GATEWAY_PROCESSES=2 npm run bench:gateway  # the gateway's own setting, passed on
+ *   GATEWAY_NODE_FLAGS=--max-semi-space-size=4 npm run bench:gateway   # a V8 flag for the gateway
+ *   GATEWAYS=switchyard npm run bench:gateway  # Switchyard alone (the ratios read n/a)
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -39,9 +41,10 @@ const WARM_UP_SECONDS = 2;
 const PROFILE = process.env.PROFILE === '1';
 const PROFILE_DIR = `${REPO_ROOT}bench/profiles`;
 
-type System = 'switchyard' | 'seed-peer';
+type System = 'switchyard' | 'seed-peer' | 'bare-node-http';
 type Case = 'execute' | 'collect';
-const ALL_SYSTEMS: readonly System[] = ['seed-peer', 'switchyard'];
+/** bare-node-http: a node:http server with a fixed answer, the ceiling of one Node process here and now. */
+const ALL_SYSTEMS: readonly System[] = ['seed-peer', 'switchyard', 'bare-node-http'];
 /** GATEWAYS=switchyard measures Switchyard alone (while trying a lever); the ratios then read n/a. */
 const SYSTEMS = ALL_SYSTEMS.filter((system) =>
   (process.env.GATEWAYS ?? ALL_SYSTEMS.join(',')).split(',').includes(system),
@@ -178,10 +181,12 @@ async function main(): Promise<void> {
   if (PROFILE) mkdirSync(PROFILE_DIR, { recursive: true });
 
   const redis = await startRedisServer();
-  const [gatewayPort, peerPort] = [await freePort(), await freePort()];
+  const [gatewayPort, peerPort, barePort] = [await freePort(), await freePort(), await freePort()];
   const prefix = `bench-gw-${randomUUID().slice(0, 8)}`;
   const common = { REDIS_URL: redis.url, KEY_PREFIX: prefix, LOG_LEVEL: 'warn' };
   const profileFlags = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
+  // Node flags for the gateway alone, to try a V8 setting: GATEWAY_NODE_FLAGS='--max-semi-space-size=4'.
+  profileFlags.push(...(process.env.GATEWAY_NODE_FLAGS ?? '').split(' ').filter(Boolean));
   try {
     const gateway = startProcess(process.execPath, [...profileFlags, 'gateway/dist/main.js'], {
       ...common,
@@ -208,15 +213,24 @@ async function main(): Promise<void> {
       PEERS_DIR,
     );
     processes.push(peer);
+    const bare = startProcess(process.execPath, ['bench/peers/bare_http.mjs', String(barePort)], {});
+    processes.push(bare);
     const switchyardBase = `http://127.0.0.1:${gatewayPort}`;
     const peerBase = `http://127.0.0.1:${peerPort}`;
     await waitForHttp(`${switchyardBase}/readyz`, 'the Switchyard gateway');
     await waitForHttp(`${peerBase}/healthz`, 'the seed-style peer');
+    const bareBase = `http://127.0.0.1:${barePort}`;
+    await waitForHttp(`${bareBase}/`, 'the bare node:http server');
     const targets: Record<System, Target> = {
       switchyard: { base: switchyardBase, collectId: await switchyardFinishedTask(switchyardBase) },
       'seed-peer': { base: peerBase, collectId: await peerFinishedTask(peerBase, `${redis.url}/0`) },
+      'bare-node-http': { base: bareBase, collectId: 'any' },
     };
-    const pids: Record<System, number> = { switchyard: gateway.process.pid ?? 0, 'seed-peer': peer.process.pid ?? 0 };
+    const pids: Record<System, number> = {
+      switchyard: gateway.process.pid ?? 0,
+      'seed-peer': peer.process.pid ?? 0,
+      'bare-node-http': bare.process.pid ?? 0,
+    };
     const rssIdleBytes = rssBytes(pids.switchyard);
     const stats = new Redis(redis.url);
 
@@ -224,6 +238,7 @@ async function main(): Promise<void> {
     const runs: Record<System, Record<Case, Measured[]>> = {
       switchyard: { execute: [], collect: [] },
       'seed-peer': { execute: [], collect: [] },
+      'bare-node-http': { execute: [], collect: [] },
     };
     // Rounds interleave the systems, so that a noisy moment on this shared machine lands on both.
     for (let round = 0; round < ROUNDS; round++) {
@@ -287,7 +302,7 @@ async function main(): Promise<void> {
       SYSTEMS.map((system) => ({ group: which, system, value: summary(system, which).requestsPerSecond })),
     );
     saveResults({
-      bench: 'gateway',
+      bench: process.env.GATEWAY_PROCESSES ? `gateway-${process.env.GATEWAY_PROCESSES}-processes` : 'gateway',
       unit: `requests/s at ${CONNECTIONS} connections (higher is better)`,
       bars,
       details: {
@@ -312,7 +327,7 @@ const deadline = setTimeout(
     console.error('bench/gateway.ts: over its time limit; stopping');
     void Promise.all(processes.map((p) => p.stop())).finally(() => process.exit(1));
   },
-  (ROUNDS * 4 * (SECONDS + 25) + 180) * 1_000,
+  (ROUNDS * 6 * (SECONDS + 25) + 240) * 1_000,
 );
 deadline.unref();
 main().then(

@@ -3,7 +3,9 @@
  * where the time went: self time by package or source folder, and the functions with the most self
  * time. What bench/README.md says about a profile comes from this output.
  *
- *   node --import tsx bench/profile-summary.ts bench/profiles/CPU.*.cpuprofile [TOP]
+ *   node --import tsx bench/profile-summary.ts bench/profiles/CPU.*.cpuprofile [TOP] [FROM_SECONDS]
+ *
+ * FROM_SECONDS leaves out the profile's first seconds (start-up: module loading and compiling).
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
@@ -31,17 +33,20 @@ function placeOf(url: string, functionName: string): string {
 }
 
 function main(): void {
-  const [file, topArg] = process.argv.slice(2);
+  const [file, topArg, fromArg] = process.argv.slice(2);
+  const fromMicros = Number(fromArg ?? 0) * 1e6;
   if (!file) throw new Error('usage: profile-summary.ts FILE.cpuprofile [TOP]');
   const profile = CpuProfile.parse(JSON.parse(readFileSync(file, 'utf8')));
   const byId = new Map(profile.nodes.map((node) => [node.id, node.callFrame]));
   const selfByPlace = new Map<string, number>();
   const selfByFunction = new Map<string, number>();
   let total = 0;
+  let elapsed = 0;
   profile.samples.forEach((id, i) => {
     const frame = byId.get(id);
     const micros = profile.timeDeltas[i] ?? 0;
-    if (!frame) return;
+    elapsed += micros;
+    if (!frame || elapsed < fromMicros) return;
     total += micros;
     const place = placeOf(frame.url, frame.functionName);
     selfByPlace.set(place, (selfByPlace.get(place) ?? 0) + micros);
