@@ -133,7 +133,12 @@ export type ConnectionOverrides = Pick<RedisOptions, 'connectionName' | 'command
  */
 export function duplicateRedis(redis: Redis, overrides: ConnectionOverrides = {}): Redis {
   if (redis instanceof Cluster) {
-    return redis.duplicate([], { redisOptions: { ...redis.options.redisOptions, ...overrides } });
+    // A cluster connection is ready only once it has the slot map; a blocking reader's first command,
+    // sent at once, waits for that rather than failing as the request role's would.
+    return redis.duplicate([], {
+      enableOfflineQueue: true,
+      redisOptions: { ...redis.options.redisOptions, ...overrides },
+    });
   }
   return redis.duplicate(overrides);
 }

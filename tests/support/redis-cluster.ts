@@ -71,37 +71,50 @@ export async function startRedisCluster(options: { masters?: number; password?: 
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    for (let i = 0; i < count; i++) {
-      const port = await freePort();
-      const args = [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--dir',
-        dir,
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--cluster-enabled',
-        'yes',
-        '--cluster-config-file',
-        `nodes-${port}.conf`,
-        '--cluster-node-timeout',
-        '2000',
-        ...auth,
-      ];
-      const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'ignore'] });
-      nodes.push({ port, process: child });
-    }
-    for (const { port } of nodes) {
-      await waitFor(async () => (await ping(port, options.password)) === 'PONG', {
-        timeoutMs: 10_000,
-        what: `cluster node ${port}`,
-      });
-    }
-    const addresses = nodes.map(({ port }) => `127.0.0.1:${port}`);
+    // A port found free can still be taken before redis-server binds it (other test files start
+    // servers too): a node that exits early is started again on another port, a few times at most.
+    const startNode = async (): Promise<RedisClusterNode> => {
+      for (let attempt = 1; ; attempt++) {
+        const port = await freePort();
+        const args = [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--dir',
+          dir,
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          `nodes-${port}.conf`,
+          '--cluster-node-timeout',
+          '2000',
+          ...auth,
+        ];
+        const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'ignore'] });
+        const node = { port, process: child };
+        nodes.push(node);
+        try {
+          await waitFor(
+            async () => {
+              if (child.exitCode !== null) throw new Error(`cluster node on port ${port} exited early`);
+              return (await ping(port, options.password)) === 'PONG';
+            },
+            { timeoutMs: 10_000, what: `cluster node ${port}` },
+          );
+          return node;
+        } catch (error) {
+          if (attempt >= 3 || child.exitCode === null) throw error;
+        }
+      }
+    };
+    const started: RedisClusterNode[] = [];
+    for (let i = 0; i < count; i++) started.push(await startNode());
+    const addresses = started.map(({ port }) => `127.0.0.1:${port}`);
     await run(
       'redis-cli',
       [
@@ -115,7 +128,7 @@ export async function startRedisCluster(options: { masters?: number; password?: 
       ],
       { timeout: 30_000 },
     );
-    for (const { port } of nodes) {
+    for (const { port } of started) {
       await waitFor(
         async () => {
           const probe = new Redis({
@@ -140,7 +153,7 @@ export async function startRedisCluster(options: { masters?: number; password?: 
     const nodeList = addresses.join(',');
     const client = () => {
       const cluster = new Cluster(
-        nodes.map(({ port }) => ({ host: '127.0.0.1', port })),
+        started.map(({ port }) => ({ host: '127.0.0.1', port })),
         { redisOptions: options.password ? { password: options.password } : {}, enableAutoPipelining: true },
       );
       cluster.on('error', () => undefined);
@@ -149,7 +162,7 @@ export async function startRedisCluster(options: { masters?: number; password?: 
     };
     const slotsOf = client();
     return {
-      nodes,
+      nodes: started,
       nodeList,
       env: { REDIS_CLUSTER_NODES: nodeList, ...(options.password ? { REDIS_PASSWORD: options.password } : {}) },
       client,

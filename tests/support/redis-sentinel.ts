@@ -111,10 +111,16 @@ export async function startRedisSentinels(
     startServer(masterPortNumber, []);
     startServer(replicaPort, ['--replicaof', '127.0.0.1', String(masterPortNumber)]);
     for (const port of [masterPortNumber, replicaPort]) {
-      await waitFor(async () => (await ask(port, (c) => c.ping())) === 'PONG', {
-        timeoutMs: 10_000,
-        what: `redis-server ${port}`,
-      });
+      await waitFor(
+        async () => {
+          if (servers.get(port)?.exitCode !== null) throw new Error(`redis-server on port ${port} exited early`);
+          return (await ask(port, (c) => c.ping())) === 'PONG';
+        },
+        {
+          timeoutMs: 10_000,
+          what: `redis-server ${port}`,
+        },
+      );
     }
     await waitFor(
       async () => (await ask(replicaPort, (c) => c.info('replication'))).includes('master_link_status:up'),
