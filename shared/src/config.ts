@@ -87,7 +87,7 @@ export function parseHostPortList(text: string): HostPort[] {
 
 const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
-/** Read by every process that talks to Redis; `redisTarget` turns them into one RedisTarget. */
+/** Read by every process that talks to Redis; `withRedisTarget` turns them into one RedisTarget. */
 export const RedisEnv = {
   /**
    * One Redis server; `rediss://` for TLS, `redis://:password@host:port/db` for a password. Default
@@ -191,11 +191,19 @@ function withLogin(url: string, username: string, password: string, complain: (p
   ] as const;
   for (const [name, part, value] of given) {
     if (value === '') continue;
-    const inUrl = decodeURIComponent(parsed[part]);
+    const inUrl = safeDecode(parsed[part]);
     if (inUrl !== '' && inUrl !== value) complain(name, `differs from the ${part} in REDIS_URL: give it in one place`);
     else parsed[part] = encodeURIComponent(value);
   }
   return username === '' && password === '' ? url : parsed.toString();
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text; // a stray '%': compare it as written
+  }
 }
 
 const GatewaySettings = z.object({
