@@ -86,6 +86,10 @@ new_supervisor <- function(config, deps) {
     queues$read_record(task$queue, task$task_id) %or% record_of_claimed(task)
   }
 
+  # The record of a task whose child was forked: it counts as this delivery even when the child was
+  # stopped before it wrote STARTED (a time limit or a cancel within its first milliseconds).
+  running_record <- function(task) update_record(current_record(task), attempts = task$attempts)
+
   # Finishes a claimed task without running it.
   finish_unrun <- function(task, record, dead_letter, msg, ...) {
     done <- queues$finish(record, token, dead_letter = dead_letter)
@@ -167,7 +171,7 @@ new_supervisor <- function(config, deps) {
       return(invisible(NULL))
     }
     stop_child(entry, "cancel")
-    record <- mark_revoked(current_record(entry$task), record_status("cancelledRunning"))
+    record <- mark_revoked(running_record(entry$task), record_status("cancelledRunning"))
     done <- queues$finish(record, token)
     logger$info("task cancelled while running", task_id = entry$task_id, pid = entry$pid, acknowledged = done)
   }
@@ -240,7 +244,7 @@ new_supervisor <- function(config, deps) {
         stop_child(entry, "time_limit")
         logger$warn("task killed: time limit exceeded", task_id = entry$task_id, pid = entry$pid, time_limit_ms = hard)
         guarded("time limit", function() {
-          queues$finish(mark_failed(current_record(entry$task), hard_limit_message(hard)), token, dead_letter = TRUE)
+          queues$finish(mark_failed(running_record(entry$task), hard_limit_message(hard)), token, dead_letter = TRUE)
         })
       } else if (!is.null(soft) && !entry$soft_sent && elapsed_ms >= soft) {
         entry$soft_sent <- TRUE

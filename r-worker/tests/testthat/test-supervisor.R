@@ -38,6 +38,15 @@ test_that("tasks beyond MAX_CONCURRENT_TASKS wait in the queue and all run: neve
   expect_lte(most, 2)
 })
 
+test_that("a child killed by its time limit before it wrote STARTED still counts its delivery", {
+  setup <- new_test_service(test_config(server$url), tasks = sleeping_tasks())
+  task_id <- new_task_id()
+  submit(setup$service, task_id, "long_task", list(5), options = list(time_limit_ms = 1))
+  record <- wait_for_state(setup, task_id, c("FAILURE", "SUCCESS", "RETRY"))
+  expect_identical(record[c("state", "error", "attempts")], list(state = "FAILURE", error = "time limit exceeded (1 ms)", attempts = 1L))
+  wait_until_idle(setup)
+})
+
 test_that("at time_limit_ms the child is killed: FAILURE 'time limit exceeded (N ms)', a dead letter", {
   setup <- new_test_service(test_config(server$url), tasks = sleeping_tasks())
   task_id <- new_task_id()
