@@ -33,7 +33,8 @@ function queueThroughputPanel(text: string): Panel | null {
     const [, system, , drain] = cells;
     if (system && drain && /^\d+(\.\d+)?$/.test(drain)) bars.push({ group: 'drain', system, value: Number(drain) });
   }
-  const heading = /^\d+ no-op jobs.*$/m.exec(text)?.[0] ?? 'no-op jobs';
+  const jobs = /^(\d+) no-op jobs, concurrency (\d+)/m.exec(text);
+  const heading = jobs ? `${jobs[1]} no-op jobs, concurrency ${jobs[2]}` : 'no-op jobs';
   return bars.length > 0 ? { title: `queue-throughput: drain jobs/s, ${heading} (higher is better)`, bars } : null;
 }
 

@@ -9,7 +9,8 @@
  *   and how long the last one took.
  *
  * The R service runs its tasks meanwhile (`long_task(1)` with LONG_TASK_STEP_MS=0, MAX_CONCURRENT_TASKS=4),
- * as it would in use; a second R case pauses the queue, so the request path is measured alone. Last,
+ * as it would in use; a second R case submits to a paused queue (`held`), so the request path is
+ * measured alone. Between cases the service is given time to settle (GET /health quick again). Last,
  * bench/r/submit-profile.R times the steps of an accepted submission in-process (no HTTP) with Rprof.
  *
  *   npm run bench:r
@@ -68,19 +69,36 @@ function post(port: number, body: string): Promise<Reply> {
   });
 }
 
-const submission = () => JSON.stringify({ task_id: randomUUID(), task: 'long_task', args: [1] });
+const submission = (queue: string) => JSON.stringify({ task_id: randomUUID(), task: 'long_task', args: [1], queue });
+
+/** The queue of the paused case: the service serves it, but it stays paused, so nothing it holds runs. */
+const HELD_QUEUE = 'held';
+
+/** Waits (at most 90 s) until GET /health answers within 200 ms: the previous case's backlog is worked off. */
+async function settle(port: number): Promise<void> {
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline) {
+    const started = Date.now();
+    const ok = await fetch(`http://127.0.0.1:${port}/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok && Date.now() - started < 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
 
 const percentile = (sorted: readonly number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
-async function steady(port: number, pid: number) {
+async function steady(port: number, pid: number, queue: string) {
   const replies: Reply[] = [];
   const cpuBefore = cpuMicros(pid);
   const started = Date.now();
   const until = started + SECONDS * 1_000;
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
-      while (Date.now() < until) replies.push(await post(port, submission()));
+      while (Date.now() < until) replies.push(await post(port, submission(queue)));
     }),
   );
   const seconds = (Date.now() - started) / 1_000;
@@ -95,15 +113,20 @@ async function steady(port: number, pid: number) {
   };
 }
 
-async function burst(port: number) {
+async function burst(port: number, queue: string) {
   const started = Date.now();
-  const replies = await Promise.all(Array.from({ length: BURST }, () => post(port, submission())));
+  const replies = await Promise.all(Array.from({ length: BURST }, () => post(port, submission(queue))));
   const statuses = new Map<number, number>();
   for (const reply of replies) statuses.set(reply.status, (statuses.get(reply.status) ?? 0) + 1);
   return {
     accepted: statuses.get(202) ?? 0,
     refusedOrFailed: BURST - (statuses.get(202) ?? 0),
-    statuses: Object.fromEntries([...statuses].map(([status, count]) => [status === 0 ? 'no answer' : status, count])),
+    statuses: Object.fromEntries(
+      [...statuses].map(([status, count]) => [
+        status === 0 ? `no answer within ${REQUEST_TIMEOUT_MS / 1000} s` : status,
+        count,
+      ]),
+    ),
     lastAnsweredMs: Date.now() - started,
   };
 }
@@ -125,6 +148,7 @@ async function main(): Promise<void> {
       LOG_LEVEL: 'warn',
       R_SERVICE_TOKEN: TOKEN,
       LONG_TASK_STEP_MS: '0',
+      QUEUES: `default,${HELD_QUEUE}`,
     });
     const noop = startProcess(
       'Rscript',
@@ -141,19 +165,24 @@ async function main(): Promise<void> {
     const client = createRedis(redis.url, 'worker');
     const queues = new TaskQueues(client, createKeyLayout(prefix), 'r', 3_600);
     // The paused case shows the request path alone: its tasks wait, so no child is forked meanwhile.
-    const services: { service: Service; port: number; pid: number; paused: boolean }[] = [
-      { service: 'noop-plumber', port: noopPort, pid: noop.process.pid ?? 0, paused: false },
-      { service: 'r-service', port: rPort, pid: rService.process.pid ?? 0, paused: false },
-      { service: 'r-service, queue paused', port: rPort, pid: rService.process.pid ?? 0, paused: true },
+    await queues.setPaused(HELD_QUEUE, true);
+    const services: { service: Service; port: number; pid: number; queue: string }[] = [
+      { service: 'noop-plumber', port: noopPort, pid: noop.process.pid ?? 0, queue: 'default' },
+      { service: 'r-service, queue paused', port: rPort, pid: rService.process.pid ?? 0, queue: HELD_QUEUE },
+      { service: 'r-service', port: rPort, pid: rService.process.pid ?? 0, queue: 'default' },
     ];
-    for (const { port } of services) await Promise.all(Array.from({ length: 50 }, () => post(port, submission())));
+    for (const { port, queue } of services) {
+      await Promise.all(Array.from({ length: 50 }, () => post(port, submission(queue))));
+    }
+    await settle(rPort);
 
     const measured = [];
-    for (const { service, port, pid, paused } of services) {
-      await queues.setPaused('default', paused);
-      measured.push({ service, steady: await steady(port, pid), burst: await burst(port) });
+    for (const { service, port, pid, queue } of services) {
+      const steadily = await steady(port, pid, queue);
+      await settle(port);
+      measured.push({ service, steady: steadily, burst: await burst(port, queue) });
+      await settle(port);
     }
-    await queues.setPaused('default', false);
     client.disconnect();
     const results = Object.fromEntries(measured.map((m) => [m.service, m]));
     const ceiling = measured[0]?.steady.acceptedPerSecond ?? NaN;
@@ -204,7 +233,7 @@ const deadline = setTimeout(
     console.error('bench/r-service.ts: over its time limit; stopping');
     void Promise.all(processes.map((p) => p.stop())).finally(() => process.exit(1));
   },
-  (2 * SECONDS + 300) * 1_000,
+  (3 * SECONDS + 600) * 1_000,
 );
 deadline.unref();
 main().then(

@@ -14,7 +14,7 @@ const BENCHES = {
   'queue-throughput': 15 * 60,
   'sse-streams': 5 * 60,
   gateway: 10 * 60,
-  'r-service': 10 * 60,
+  'r-service': 15 * 60,
   memory: 10 * 60,
 } as const;
 
