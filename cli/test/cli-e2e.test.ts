@@ -200,6 +200,10 @@ describe('switchyard usage errors and unreachable gateways', () => {
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/^Usage: switchyard COMMAND/);
   });
+  it('runs from the TypeScript sources before a build (SWITCHYARD_CLI_FROM_SOURCE=1 takes that path)', async () => {
+    const result = await runSwitchyard(['run', 'node', 'add', '4', '6'], { ...env(), SWITCHYARD_CLI_FROM_SOURCE: '1' });
+    expect(result).toMatchObject({ code: 0, stdout: '10\n' });
+  });
 });
 
 describe('switchyard queues, workers, dead-letters, tail, workflow', () => {

@@ -1,7 +1,9 @@
 /**
- * Runs the switchyard command as a user does: the bin wrapper in a child process (from the TypeScript
- * sources, SWITCHYARD_CLI_FROM_SOURCE=1, so a stale build is never what gets tested), and in a real
- * terminal through tmux for what only a terminal shows.
+ * Runs the switchyard command as a user does: the bin wrapper in a child process, and in a real
+ * terminal through tmux for what only a terminal shows. It runs the build that `npm start` makes,
+ * brought up to date once per test file by `tsc -b cli` (incremental: a stale build is never what
+ * gets tested), because compiling the sources with tsx in every one of the many child processes
+ * tripled the file's run time.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -18,8 +20,20 @@ export interface CliResult {
   stderr: string;
 }
 
+let built = false;
+function ensureBuilt(): void {
+  if (built) return;
+  const tsc = spawnSync(process.execPath, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'cli'], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+  });
+  if (tsc.status !== 0) throw new Error(`tsc -b cli failed:\n${tsc.stdout}${tsc.stderr}`);
+  built = true;
+}
+
 export function cliEnv(env: Record<string, string>): Record<string, string> {
-  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', SWITCHYARD_CLI_FROM_SOURCE: '1', ...env };
+  ensureBuilt();
+  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env };
 }
 
 /** Runs `switchyard ...args` to the end (killed after `timeoutMs`), with only `env` (plus PATH and HOME). */
