@@ -2,12 +2,15 @@
 # on free loopback ports (helper-redis.R's start_redis_server, each in its own directory), joined by
 # redis-cli --cluster create without replicas. Killed when the test run ends, like every server.
 
-start_redis_cluster <- function(masters = 3) {
+start_redis_cluster <- function(masters = 3, password = NULL) {
   servers <- lapply(seq_len(masters), function(i) {
-    start_redis_server(extra_args = c("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000"))
+    start_redis_server(password = password, extra_args = c(
+      "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000",
+      if (!is.null(password)) c("--masterauth", password)
+    ))
   })
   addresses <- vapply(servers, function(s) sprintf("127.0.0.1:%d", s$port), character(1))
-  created <- processx::run("redis-cli", c("--cluster", "create", addresses, "--cluster-replicas", "0", "--cluster-yes"), error_on_status = FALSE, timeout = 30)
+  created <- processx::run("redis-cli", c("--cluster", "create", addresses, "--cluster-replicas", "0", "--cluster-yes", if (!is.null(password)) c("-a", password, "--no-auth-warning")), error_on_status = FALSE, timeout = 30)
   if (created$status != 0) stop(sprintf("redis-cli --cluster create failed: %s", created$stderr), call. = FALSE)
   direct <- lapply(servers, function(s) redis_connect(s$url, use_redux = FALSE))
   withr::defer(for (client in direct) client$close(), envir = testthat::teardown_env())

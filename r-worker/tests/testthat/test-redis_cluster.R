@@ -129,3 +129,17 @@ test_that("a cluster no configured node of which answers is an outage (redis_not
   expect_match(conditionMessage(error), "could not be reached for 0.5 s")
   expect_gte(as.numeric(difftime(Sys.time(), started, units = "secs")), 0.5)
 })
+
+test_that("a cluster with a password: REDIS_PASSWORD reaches every node; a wrong one is named in the error", {
+  secured <- start_redis_cluster(password = "cluster pw")
+  client <- redis_connect(redis_cluster_deployment(secured$addresses[[2]], password = "cluster pw"))
+  on.exit(client$close(), add = TRUE)
+  keys <- sprintf("{pw%d}:k", 1:12)
+  for (key in keys) client$command(list("SET", key, key, "EX", 60))
+  expect_length(unique(vapply(keys, client$node_of, "")), 3)
+  for (key in keys) expect_identical(as_text(client$get_raw(key)), key)
+  wrong <- tryCatch(redis_connect(redis_cluster_deployment(secured$addresses[[1]], password = "nope")), error = function(e) e)
+  expect_s3_class(wrong, "redis_error")
+  expect_match(conditionMessage(wrong), "rejected the password")
+  expect_false(grepl("nope", conditionMessage(wrong), fixed = TRUE))
+})
