@@ -7,14 +7,17 @@
  *   execute  POST /celery/execute {"total":1}   (Switchyard without CELERY_BROKER_URL: a Node long_task)
  *   collect  GET  /celery/collect?task_id=...   (a task that has already succeeded)
  *
- * and the gateway's resident memory is read during and after the load.
+ * A bare node:http server with a fixed answer (bench/peers/bare_http.mjs) runs the same cases: the
+ * ceiling of one Node process on this machine at that moment. Besides req/s and latency, the CPU each
+ * gateway (and Redis) used per request is read from /proc, which a busy shared machine bends far
+ * less; and the gateway's resident memory is read during and after the load.
  *
  *   npm run bench:gateway                      # 50 connections, 10 s per case, 1 round
  *   CONNECTIONS=100 SECONDS=5 ROUNDS=2 npm run bench:gateway
  *   PROFILE=1 npm run bench:gateway            # gateway under --cpu-prof, profile in bench/profiles/
  *   GATEWAY_PROCESSES=2 npm run bench:gateway  # the gateway's own setting, passed on
  *   GATEWAY_NODE_FLAGS=--max-semi-space-size=4 npm run bench:gateway   # a V8 flag for the gateway
- *   GATEWAYS=switchyard npm run bench:gateway  # Switchyard alone (the ratios read n/a)
+ *   GATEWAYS=switchyard npm run bench:gateway  # Switchyard alone (the ratios read n/a); or seed-peer, bare-node-http
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
