@@ -1,8 +1,9 @@
 /**
  * The gateway's HTTP API as the dashboard calls it: JSON over fetch with the API key (when keys are
- * on), and the response shapes of the fields the pages show. These mirror the OpenAPI document
- * (/openapi.json); the browser tests run every page against a real gateway, so a drift shows there.
+ * on). The response shapes are the typed client's (@switchyard/client, which its type test checks
+ * against the gateway's schemas): type-only imports, erased from the bundle.
  */
+import type { QueueInfo, TaskRecord, WorkerInfo, WorkflowStepView, WorkflowView } from '@switchyard/client';
 
 export type WorkerKind = 'node' | 'r';
 export const WORKER_KINDS: readonly WorkerKind[] = ['node', 'r'];
@@ -19,88 +20,9 @@ export const TASK_STATES: readonly TaskState[] = [
 ];
 export const isTerminal = (state: string): boolean => state === 'SUCCESS' || state === 'FAILURE' || state === 'REVOKED';
 
-/** The status record: the body of GET /{kind}/collect and the data of every task event. */
-export interface TaskRecord {
-  task_id: string;
-  worker: WorkerKind;
-  queue: string;
-  priority: number;
-  workflow_id: string | null;
-  parent_id: string | null;
-  task: string;
-  args: unknown[];
-  state: TaskState;
-  current: number;
-  total: number;
-  status: string;
-  result: unknown;
-  error: string | null;
-  attempts: number;
-  max_attempts: number;
-  eta: string | null;
-  expires_at: string | null;
-  created_at: string;
-  started_at: string | null;
-  updated_at: string;
-  finished_at: string | null;
-}
-
-export interface ThroughputMinute {
-  minute: string;
-  succeeded: number;
-  failed: number;
-}
-
-export interface QueueInfo {
-  kind: WorkerKind;
-  name: string;
-  waiting: number;
-  active: number;
-  delayed: number;
-  dead: number;
-  paused: boolean;
-  consumers: number;
-  oldest_waiting_age_ms: number | null;
-  /** In GET /queues/{kind}/{name}: finished tasks per minute over the last minutes, oldest first. */
-  throughput?: ThroughputMinute[];
-}
-
-export interface WorkerInfo {
-  id: string;
-  kind: WorkerKind;
-  host: string;
-  pid: number;
-  queues: string[];
-  concurrency: number;
-  running: string[];
-  started_at: string;
-  heartbeat_at: string;
-}
-
-export interface WorkflowStep {
-  path: string;
-  task_id: string;
-  worker: WorkerKind;
-  task: string;
-  queue: string;
-  state: TaskState;
-  current: number;
-  total: number;
-  error: string | null;
-}
-
-export interface WorkflowView {
-  workflow_id: string;
-  state: string;
-  done: number;
-  total: number;
-  result: unknown;
-  error: string | null;
-  created_at: string;
-  updated_at: string;
-  finished_at: string | null;
-  steps: WorkflowStep[];
-}
+export type { QueueInfo, TaskRecord, WorkerInfo, WorkflowView };
+export type WorkflowStep = WorkflowStepView;
+export type ThroughputMinute = QueueInfo['throughput'][number];
 
 /** One row of GET /workflows, newest first. */
 export interface WorkflowSummary {
