@@ -20,6 +20,9 @@ import { createCeleryBroker } from './celery/celery-broker.js';
 import { CeleryBridge } from './celery/celery-bridge.js';
 import { RServiceClient } from './r-service/client.js';
 
+/** Longest the gateway waits at start for its Redis connection before it opens its port anyway. */
+const REDIS_READY_WAIT_MS = 3_000;
+
 async function main(): Promise<void> {
   const config = loadConfigOrExit(GatewayEnv, 'gateway');
   const logger = createLogger('gateway', config.LOG_LEVEL);
@@ -98,6 +101,16 @@ async function main(): Promise<void> {
       })
     : null;
   bridge?.start();
+  // The request connection queues nothing while it connects (a request answers 503 at once), so it is
+  // given a moment to be ready before the port opens: a gateway that just started, or one more of
+  // GATEWAY_PROCESSES, does not answer 503 while Redis is fine. A Redis that is down does not hold it.
+  if (redis.status !== 'ready') {
+    // (events.once rejects on the connection's first 'error': Redis is down, so the port opens now.)
+    await Promise.race([
+      once(redis, 'ready').catch(() => undefined),
+      new Promise((resolve) => setTimeout(resolve, REDIS_READY_WAIT_MS)),
+    ]);
+  }
   const server = app.listen(config.PORT, config.HOST);
   server.once('error', (error: NodeJS.ErrnoException) => {
     // A port in use is a setting to change, not a crash to restart: say so and exit 2.

@@ -20,8 +20,10 @@ def watch_progress(queue):
     seen = []
     deadline = time.time() + 30
     while not result.ready() and time.time() < deadline:
-        if result.state == "PROGRESS" and (not seen or seen[-1] != result.info["current"]):
-            seen.append(result.info["current"])
+        # One read of the backend: state and info read apart can straddle the task's end.
+        meta = result.backend.get_task_meta(result.id)
+        if meta["status"] == "PROGRESS" and (not seen or seen[-1] != meta["result"]["current"]):
+            seen.append(meta["result"]["current"])
         time.sleep(0.05)
     report(progress=seen, result=result.get(timeout=30))
 

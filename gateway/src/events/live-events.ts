@@ -178,18 +178,28 @@ export function createLiveEvents(deps: LiveEventsDeps) {
     };
     const unsubscribers: (() => void)[] = [];
     out.onClose(() => unsubscribers.forEach((unsubscribe) => unsubscribe()));
+    // Step events that come while the streams are being joined wait for the first view: it goes first.
+    let ready = false;
+    const early: { id: string; record: TaskRecord }[] = [];
+    const sendStep = (id: string, record: TaskRecord) => {
+      if (compareStreamIds(id, lastId) > 0) lastId = id;
+      out.send(id, record.state, record);
+    };
     for (const stream of streams) {
       unsubscribers.push(
         await hub.subscribe(stream, starts.get(stream) ?? '0-0', (entry) => {
           const record = recordOf(entry);
           if (record?.workflow_id !== workflowId) return;
-          if (compareStreamIds(entry.id, lastId) > 0) lastId = entry.id;
-          out.send(entry.id, record.state, record);
+          if (ready) sendStep(entry.id, record);
+          else early.push({ id: entry.id, record });
         }),
       );
     }
     unsubscribers.push(await hub.subscribe(changes, lastId, (entry) => void sendView(entry.id).catch(() => out.end())));
-    if (!out.closed) await sendView(lastId);
+    if (out.closed) return;
+    await sendView(lastId);
+    ready = true;
+    for (const { id, record } of early.splice(0)) if (!out.closed) sendStep(id, record);
   }
 
   return { taskEvents, queueEvents, workflowEvents, locateTask };
