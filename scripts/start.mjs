@@ -34,7 +34,9 @@ const nodeWorkers = wholeNumberEnv('NODE_WORKERS', 1, 0, 32);
 const graceMs = wholeNumberEnv('SHUTDOWN_GRACE_MS', 25_000, 0, 600_000);
 // Where Redis keeps its append-only file, so tasks survive a restart of the stack.
 const dataDir = resolve(process.env.SWITCHYARD_DATA_DIR || `${ROOT}/.switchyard`);
-const ownRedis = !process.env.REDIS_URL;
+// A Redis of the caller's (REDIS_URL, or a Cluster or Sentinels: docs/scaling.md) replaces the local one;
+// the services read those settings from the environment they inherit.
+const ownRedis = !['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS'].some((name) => process.env[name]);
 const redisUrl = process.env.REDIS_URL ?? `redis://127.0.0.1:${redisPort}`;
 
 /** Whether something already listens on 127.0.0.1:`port`. */
@@ -50,7 +52,7 @@ function portTaken(port) {
 const ports = [
   ['PORT', gatewayPort, 'the gateway'],
   ['R_PORT', rPort, 'the R service'],
-  ...(process.env.REDIS_URL ? [] : [['REDIS_PORT', redisPort, 'Redis']]),
+  ...(ownRedis ? [['REDIS_PORT', redisPort, 'Redis']] : []),
 ];
 for (const [variable, port, what] of ports) {
   if (await portTaken(port)) {
@@ -119,7 +121,7 @@ function redisAnswers(port) {
   });
 }
 
-const common = { REDIS_URL: redisUrl, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', R_SERVICE_TOKEN: rServiceToken };
+const common = { ...(ownRedis || process.env.REDIS_URL ? { REDIS_URL: redisUrl } : {}), LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', R_SERVICE_TOKEN: rServiceToken };
 const started = [];
 
 if (ownRedis) {
