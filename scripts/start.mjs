@@ -121,7 +121,11 @@ function redisAnswers(port) {
   });
 }
 
-const common = { ...(ownRedis || process.env.REDIS_URL ? { REDIS_URL: redisUrl } : {}), LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', R_SERVICE_TOKEN: rServiceToken };
+const common = {
+  ...(ownRedis || process.env.REDIS_URL ? { REDIS_URL: redisUrl } : {}),
+  LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+  R_SERVICE_TOKEN: rServiceToken,
+};
 const started = [];
 
 if (ownRedis) {
