@@ -18,6 +18,7 @@ export type {
   TaskRecord,
   TaskResultOf,
   TaskState,
+  WorkerInfo,
 } from '@switchyard/shared';
 
 /** How a task is submitted besides its arguments: its queue, an idempotency key, and delivery options. */
@@ -52,19 +53,6 @@ export interface QueueInfo {
   /** Tasks that ended in each of the last 15 minutes, oldest first, this minute last. */
   throughput: { minute: string; succeeded: number; failed: number }[];
   oldest_waiting_age_ms: number | null;
-}
-
-export interface WorkerInfo {
-  id: string;
-  kind: TaskKind;
-  host: string;
-  pid: number;
-  queues: string[];
-  concurrency: number;
-  /** Ids of the tasks it runs now. */
-  running: string[];
-  started_at: string;
-  heartbeat_at: string;
 }
 
 export interface DeadLetterList {
