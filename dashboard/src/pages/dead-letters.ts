@@ -3,8 +3,8 @@
  * requeued (POST /{kind}/dead-letters/requeue): it runs again with its attempts reset.
  */
 import { WORKER_KINDS, type TaskRecord } from '../api.js';
-import { fill, h, shortJson, table, taskLink } from '../dom.js';
-import { timeElement } from '../format.js';
+import { fill, h, table } from '../dom.js';
+import { failedTaskCells } from './failed-task-cells.js';
 import { actionButton, pageHeading, refreshEvery, type Page, type PageContext } from '../page.js';
 
 const REFRESH_MS = 5_000;
@@ -30,13 +30,7 @@ function row(context: PageContext, record: TaskRecord, reload: () => Promise<voi
   return h(
     'tr',
     { 'data-task-id': record.task_id },
-    h('td', {}, timeElement(record.finished_at ?? record.updated_at)),
-    h('td', {}, taskLink(record.task_id, record.task), h('div', { class: 'id muted' }, record.task_id.slice(0, 8))),
-    h('td', {}, h('span', { class: `kind kind-${record.worker}` }, record.worker)),
-    h('td', {}, record.queue),
-    h('td', { class: 'args' }, h('code', {}, shortJson(record.args))),
-    h('td', { class: 'number' }, record.attempts),
-    h('td', { class: 'error-text' }, record.error ?? '(no error message)'),
+    ...failedTaskCells(record, String(record.attempts)),
     context.readOnly ? null : h('td', {}, requeue),
   );
 }

@@ -3,8 +3,8 @@
  * which arguments, after how many attempts, and the error it ended with, in full.
  */
 import type { TaskRecord } from '../api.js';
-import { fill, h, shortJson, table, taskLink } from '../dom.js';
-import { timeElement } from '../format.js';
+import { fill, h, table } from '../dom.js';
+import { failedTaskCells } from './failed-task-cells.js';
 import { pageHeading, refreshEvery, type Page } from '../page.js';
 
 const REFRESH_MS = 5_000;
@@ -14,13 +14,7 @@ function row(record: TaskRecord): HTMLTableRowElement {
   return h(
     'tr',
     { 'data-task-id': record.task_id },
-    h('td', {}, timeElement(record.finished_at ?? record.updated_at)),
-    h('td', {}, taskLink(record.task_id, record.task), h('div', { class: 'id muted' }, record.task_id.slice(0, 8))),
-    h('td', {}, h('span', { class: `kind kind-${record.worker}` }, record.worker)),
-    h('td', {}, record.queue),
-    h('td', { class: 'args' }, h('code', {}, shortJson(record.args))),
-    h('td', { class: 'number' }, `${record.attempts} / ${record.max_attempts}`),
-    h('td', { class: 'error-text' }, record.error ?? '(no error message)'),
+    ...failedTaskCells(record, `${record.attempts} / ${record.max_attempts}`),
   );
 }
 
