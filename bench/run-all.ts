@@ -16,6 +16,7 @@ const BENCHES = {
   gateway: 10 * 60,
   'r-service': 15 * 60,
   memory: 10 * 60,
+  'cost-growth': 40 * 60,
 } as const;
 
 type Bench = keyof typeof BENCHES;
