@@ -16,8 +16,8 @@ import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import BeeQueue from 'bee-queue';
 import { TaskQueues, createKeyLayout, createRedis, planTask, silentLogger } from '@switchyard/shared';
-import { createCpuPool } from '../node-worker/src/tasks/cpu-pool.js';
-import { NodeWorker } from '../node-worker/src/worker.js';
+import { createCpuPool } from '../node-worker/dist/tasks/cpu-pool.js';
+import { NodeWorker } from '../node-worker/dist/worker.js';
 import { startRedisServer } from '../tests/support/redis-server.js';
 
 const JOBS = Number(process.env.JOBS ?? 20_000);
@@ -28,6 +28,20 @@ const TIME_LIMIT_MS = 120_000;
 interface Measure {
   enqueuePerSecond: number;
   drainPerSecond: number;
+  /** Redis CPU time (user + system) spent while draining, per job. */
+  redisMicrosPerJob: number;
+}
+
+/** Redis's own CPU time so far, in µs (INFO cpu). */
+async function redisCpuMicros(url: string): Promise<number> {
+  const probe = createRedis(url, 'worker');
+  try {
+    const info = String(await probe.info('cpu'));
+    const seconds = (name: string) => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info)?.[1] ?? NaN);
+    return (seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1e6;
+  } finally {
+    probe.disconnect();
+  }
 }
 
 const perSecond = (count: number, startedAt: bigint) => count / (Number(process.hrtime.bigint() - startedAt) / 1e9);
@@ -83,6 +97,7 @@ async function switchyardRun(url: string, mixed: boolean): Promise<Measure> {
     },
     silentLogger,
   );
+  const cpuBefore = await redisCpuMicros(url);
   const drainStart = process.hrtime.bigint();
   await worker.start();
   await withinTimeLimit(
@@ -92,9 +107,10 @@ async function switchyardRun(url: string, mixed: boolean): Promise<Measure> {
     })(),
   );
   const drainPerSecond = perSecond(JOBS, drainStart);
+  const redisMicrosPerJob = ((await redisCpuMicros(url)) - cpuBefore) / JOBS;
   await worker.stop(0);
   redis.disconnect();
-  return { enqueuePerSecond, drainPerSecond };
+  return { enqueuePerSecond, drainPerSecond, redisMicrosPerJob };
 }
 
 const switchyard = (url: string) => switchyardRun(url, false);
@@ -118,6 +134,7 @@ async function bullmqRun(url: string, prioritized: boolean): Promise<Measure> {
   }
   const enqueuePerSecond = perSecond(JOBS, enqueueStart);
   let done = 0;
+  const cpuBefore = await redisCpuMicros(url);
   const drainStart = process.hrtime.bigint();
   const worker = new Worker(name, async (job) => (job.data as number[])[0]! + (job.data as number[])[1]!, {
     connection,
@@ -132,10 +149,11 @@ async function bullmqRun(url: string, prioritized: boolean): Promise<Measure> {
   void worker.run();
   await withinTimeLimit('bullmq drain', finished);
   const drainPerSecond = perSecond(JOBS, drainStart);
+  const redisMicrosPerJob = ((await redisCpuMicros(url)) - cpuBefore) / JOBS;
   await worker.close();
   await queue.obliterate({ force: true });
   await queue.close();
-  return { enqueuePerSecond, drainPerSecond };
+  return { enqueuePerSecond, drainPerSecond, redisMicrosPerJob };
 }
 
 const bullmq = (url: string) => bullmqRun(url, false);
@@ -153,6 +171,7 @@ async function beeQueue(url: string): Promise<Measure> {
   const enqueuePerSecond = perSecond(JOBS, enqueueStart);
   const consumer = new BeeQueue(name, { redis, getEvents: false, sendEvents: false, storeJobs: false });
   let done = 0;
+  const cpuBefore = await redisCpuMicros(url);
   const drainStart = process.hrtime.bigint();
   const finished = new Promise<void>((resolve) => {
     consumer.process(CONCURRENCY, async (job: { data: number[] }) => {
@@ -163,10 +182,11 @@ async function beeQueue(url: string): Promise<Measure> {
   });
   await withinTimeLimit('bee-queue drain', finished);
   const drainPerSecond = perSecond(JOBS, drainStart);
+  const redisMicrosPerJob = ((await redisCpuMicros(url)) - cpuBefore) / JOBS;
   await consumer.destroy();
   await consumer.close();
   await producer.close();
-  return { enqueuePerSecond, drainPerSecond };
+  return { enqueuePerSecond, drainPerSecond, redisMicrosPerJob };
 }
 
 const ALL_PEERS = {
@@ -193,7 +213,7 @@ async function main(): Promise<void> {
         const measure = await run(server.url);
         (results[name] ??= []).push(measure);
         console.log(
-          `round ${round} ${name.padEnd(10)} enqueue ${measure.enqueuePerSecond.toFixed(0).padStart(7)} jobs/s   drain ${measure.drainPerSecond.toFixed(0).padStart(7)} jobs/s`,
+          `round ${round} ${name.padEnd(10)} enqueue ${measure.enqueuePerSecond.toFixed(0).padStart(7)} jobs/s   drain ${measure.drainPerSecond.toFixed(0).padStart(7)} jobs/s   Redis ${measure.redisMicrosPerJob.toFixed(1)} µs/job`,
         );
       }
     }
@@ -214,14 +234,19 @@ async function main(): Promise<void> {
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   const drainOf = (name: string) => (results[name] ? median(results[name].map((m) => m.drainPerSecond)) : NaN);
   console.log(`\n${JOBS} no-op jobs, concurrency ${CONCURRENCY}, median of ${ROUNDS} rounds, node ${process.version}`);
-  console.log('| queue | enqueue (jobs/s) | drain (jobs/s) | drain vs BullMQ (same case) |');
-  console.log('| --- | --- | --- | --- |');
+  console.log(
+    '| queue | enqueue (jobs/s) | drain (jobs/s) | drain vs BullMQ (same case) | Redis CPU while draining (µs/job) |',
+  );
+  console.log('| --- | --- | --- | --- | --- |');
   for (const [name, measures] of Object.entries(results)) {
     const drain = median(measures.map((m) => m.drainPerSecond));
     const enqueue = median(measures.map((m) => m.enqueuePerSecond));
     const reference =
       name.endsWith('mixed') || name.endsWith('priorities') ? drainOf('bullmq-priorities') : drainOf('bullmq');
-    console.log(`| ${name} | ${enqueue.toFixed(0)} | ${drain.toFixed(0)} | ${(drain / reference).toFixed(2)}× |`);
+    const redisMicros = median(measures.map((m) => m.redisMicrosPerJob));
+    console.log(
+      `| ${name} | ${enqueue.toFixed(0)} | ${drain.toFixed(0)} | ${(drain / reference).toFixed(2)}× | ${redisMicros.toFixed(1)} |`,
+    );
   }
   process.exit(0);
 }

@@ -25,6 +25,8 @@ import { runTask } from './tasks/index.js';
 
 export interface TaskRunnerDeps {
   queues: TaskQueues;
+  /** Acknowledges the task with its terminal record (batched with others: settler.ts); false if the lease is lost. */
+  finish(record: TaskRecord, deadLetter: boolean): Promise<boolean>;
   token: string;
   longTaskStepMs: number;
   /** A task delivered more often than this (its worker keeps dying) is given up. */
@@ -46,8 +48,11 @@ const OUTCOME_OF_STATE: Partial<Record<TaskRecord['state'], RunOutcome>> = {
 };
 
 export class TaskRun {
-  private readonly abort = new AbortController();
-  private readonly softLimit = new AbortController();
+  // Made when a task first asks for its signals: most short tasks never do, and an AbortController
+  // costs more than the rest of such a task's run.
+  private abort: AbortController | null = null;
+  private softLimit: AbortController | null = null;
+  private softLimitReached = false;
   private stopReason: StopReason | null = null;
   private pendingStarted: NodeJS.Immediate | null = null;
   record: TaskRecord;
@@ -82,7 +87,28 @@ export class TaskRun {
   stop(reason: StopReason): void {
     this.cancelStartedWrite();
     this.stopReason ??= reason;
-    this.abort.abort(new Error(reason));
+    this.abort?.abort(new Error(reason));
+  }
+
+  private get signal(): AbortSignal {
+    if (!this.abort) {
+      this.abort = new AbortController();
+      if (this.stopReason !== null) this.abort.abort(new Error(this.stopReason));
+    }
+    return this.abort.signal;
+  }
+
+  private get softLimitSignal(): AbortSignal {
+    if (!this.softLimit) {
+      this.softLimit = new AbortController();
+      if (this.softLimitReached) this.softLimit.abort(new Error('soft time limit'));
+    }
+    return this.softLimit.signal;
+  }
+
+  private reachSoftLimit(): void {
+    this.softLimitReached = true;
+    this.softLimit?.abort(new Error('soft time limit'));
   }
 
   async execute(): Promise<RunOutcome> {
@@ -107,8 +133,7 @@ export class TaskRun {
     this.recordStartedSoon();
 
     const timers = [
-      options.soft_time_limit_ms !== null &&
-        setTimeout(() => this.softLimit.abort(new Error('soft time limit')), options.soft_time_limit_ms),
+      options.soft_time_limit_ms !== null && setTimeout(() => this.reachSoftLimit(), options.soft_time_limit_ms),
       options.time_limit_ms !== null && setTimeout(() => this.stop('time_limit'), options.time_limit_ms),
     ];
     try {
@@ -116,7 +141,7 @@ export class TaskRun {
       if (this.stopReason === null) return await this.succeed(result, log);
     } catch (error) {
       if (this.stopReason === null) {
-        if (this.softLimit.signal.aborted) {
+        if (this.softLimitReached) {
           const reason = `soft time limit exceeded (${options.soft_time_limit_ms} ms)`;
           return this.end(failed(this.record, reason), log);
         }
@@ -140,14 +165,21 @@ export class TaskRun {
   private async invoke(): Promise<unknown> {
     const name = this.record.task;
     if (!isNodeTaskName(name)) throw new Error(`unknown task "${name}"`);
-    const { signal } = this.abort;
+    // Getters, so a signal is made only if the task reads it.
+    const signal = () => this.signal;
+    const softLimit = () => this.softLimitSignal;
     return runTask(name, this.record.args, {
-      signal,
-      softLimit: this.softLimit.signal,
+      get signal() {
+        return signal();
+      },
+      get softLimit() {
+        return softLimit();
+      },
       longTaskStepMs: this.deps.longTaskStepMs,
       progress: (current, total, status) => this.progress(current, total, status),
       // A computation cannot be told to wrap up, so the soft limit stops it too.
-      runOffThread: (task, args) => this.deps.cpuPool.run(task, args, AbortSignal.any([signal, this.softLimit.signal])),
+      runOffThread: (task, args) =>
+        this.deps.cpuPool.run(task, args, AbortSignal.any([this.signal, this.softLimitSignal])),
     });
   }
 
@@ -204,7 +236,7 @@ export class TaskRun {
     this.cancelStartedWrite();
     this.record = terminal;
     const { state, error } = terminal;
-    if (!(await this.deps.queues.finish(terminal, this.deps.token, state === 'FAILURE'))) return this.leaseLost(log);
+    if (!(await this.deps.finish(terminal, state === 'FAILURE'))) return this.leaseLost(log);
     const outcome = OUTCOME_OF_STATE[state] ?? 'failure';
     this.deps.logger[state === 'SUCCESS' ? 'info' : 'warn'](`task ${outcome === 'success' ? 'succeeded' : outcome}`, {
       ...log,

@@ -2,11 +2,20 @@
  * A Node worker process's engine: takes tasks from its queues (in order of preference) up to its
  * concurrency, keeps their leases alive while they run, sweeps its queues for tasks of dead workers,
  * and on shutdown finishes or hands back what it holds. It never polls: when its queues have nothing
- * it blocks on their markers (BZPOPMIN) until work arrives or a delayed task falls due.
+ * it blocks on their markers (BZPOPMIN) until work arrives or a delayed task falls due. Finished tasks
+ * are acknowledged in batches that also take the next tasks of the worker's first queue (settler.ts).
  */
 import { randomUUID } from 'node:crypto';
-import { released, type Logger, type Redis, type TaskQueues } from '@switchyard/shared';
+import {
+  released,
+  type ClaimedTask,
+  type Logger,
+  type Redis,
+  type TaskQueues,
+  type TaskRecord,
+} from '@switchyard/shared';
 import type { CpuPool } from './tasks/cpu-pool.js';
+import { Settler } from './settler.js';
 import { TaskRun, type RunOutcome } from './task-runner.js';
 
 export interface WorkerOptions {
@@ -48,9 +57,12 @@ export class NodeWorker {
   private loopDone: Promise<void> = Promise.resolve();
   private slotFreed: (() => void) | null = null;
   private timers: NodeJS.Timeout[] = [];
+  /** Hand-backs of tasks that arrived while stopping; stop() waits for them. */
+  private readonly handingBack = new Set<Promise<void>>();
 
   private readonly queues: TaskQueues;
   private readonly blocking: Redis;
+  private readonly settler: Settler;
 
   constructor(
     private readonly connections: WorkerConnections,
@@ -59,6 +71,13 @@ export class NodeWorker {
   ) {
     this.queues = connections.queues;
     this.blocking = connections.blocking;
+    this.settler = new Settler({
+      queues: this.queues,
+      token: this.token,
+      leaseMs: options.leaseMs,
+      refillCount: (name, freed) => this.refillCount(name, freed),
+      taken: (tasks) => this.takenWithAcknowledgements(tasks),
+    });
   }
 
   get inFlight(): number {
@@ -102,6 +121,7 @@ export class NodeWorker {
     clearTimeout(graceTimer);
     await Promise.all([...this.running.values()].map(({ run }) => this.handBack(run)));
     await allDone;
+    await Promise.all(this.handingBack);
     for (const timer of this.timers) clearInterval(timer);
     this.connections.subscriber.disconnect();
     await this.connections.cpuPool.close();
@@ -155,7 +175,27 @@ export class NodeWorker {
   private runnerDeps() {
     const { queues, cpuPool } = this.connections;
     const { longTaskStepMs, maxDeliveries } = this.options;
-    return { queues, cpuPool, longTaskStepMs, maxDeliveries, token: this.token, logger: this.logger };
+    const finish = (record: TaskRecord, deadLetter: boolean) => this.settler.finish(record, deadLetter);
+    return { queues, cpuPool, finish, longTaskStepMs, maxDeliveries, token: this.token, logger: this.logger };
+  }
+
+  /**
+   * How many tasks an acknowledgement of `freed` tasks of queue `name` may take along: the slots they
+   * free, and only from the worker's first queue (the take loop serves the others in order of
+   * preference), and none once it stops taking.
+   */
+  private refillCount(name: string, freed: number): number {
+    if (!this.accepting || name !== this.options.queues[0]) return 0;
+    return Math.max(0, Math.min(freed, this.options.concurrency - this.running.size + freed));
+  }
+
+  private takenWithAcknowledgements(tasks: ClaimedTask[]): void {
+    for (const task of tasks) {
+      const run = new TaskRun(task, this.runnerDeps());
+      // Taken while the worker began to stop: back to the front of the queue at once.
+      if (this.accepting) this.launch(run);
+      else this.handingBack.add(this.handBack(run));
+    }
   }
 
   private launch(run: TaskRun): void {

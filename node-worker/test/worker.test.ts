@@ -194,6 +194,37 @@ describe('NodeWorker', () => {
     expect(states.filter((r) => r?.state === 'PENDING')).toHaveLength(1);
   });
 
+  it('holds no more tasks than its concurrency while acknowledgements take the next ones, and runs each once', async () => {
+    const { keys, start, submit, finished } = setup({ concurrency: 5 });
+    const ids = await Promise.all(Array.from({ length: 300 }, (_, i) => submit('add', [i, 1])));
+    await start();
+    let mostHeld = 0;
+    const leases = keys.queue('node', 'default').leases;
+    const allDone = Promise.all(ids.map((id) => finished(id, 30_000)));
+    let done = false;
+    void allDone.finally(() => (done = true));
+    for (let i = 0; i < 20_000 && !done; i++) mostHeld = Math.max(mostHeld, await redis.zcard(leases));
+    const records = await allDone;
+    expect(mostHeld).toBeGreaterThan(0);
+    expect(mostHeld).toBeLessThanOrEqual(5);
+    expect(records.map((r) => r.result)).toEqual(ids.map((_, i) => i + 1));
+    expect(records.every((r) => r.attempts === 1)).toBe(true);
+  });
+
+  it('takes every task of its first queue before any of its second, also while acknowledgements take the next ones', async () => {
+    const { start, submit, finished } = setup({ concurrency: 3 });
+    const first = await Promise.all(Array.from({ length: 40 }, (_, i) => submit('add', [i, 0], undefined, 'first')));
+    const second = await Promise.all(Array.from({ length: 10 }, (_, i) => submit('add', [i, 0], undefined, 'second')));
+    await start({ queues: ['first', 'second'] });
+    const [firstDone, secondDone] = [
+      await Promise.all(first.map((id) => finished(id))),
+      await Promise.all(second.map((id) => finished(id))),
+    ];
+    const lastFirstStart = Math.max(...firstDone.map((r) => Date.parse(r.started_at!)));
+    const firstSecondStart = Math.min(...secondDone.map((r) => Date.parse(r.started_at!)));
+    expect(firstSecondStart).toBeGreaterThanOrEqual(lastFirstStart);
+  });
+
   it('several workers share one queue and every task runs exactly once when none dies', async () => {
     const { start, submit, finished } = setup({ concurrency: 5 });
     await Promise.all([start(), start(), start()]);

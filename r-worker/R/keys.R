@@ -44,7 +44,7 @@ new_key_layout <- function(prefix, templates = contracts()$key_layout$templates)
       events = of("events"), stats = of("stats"),
       task = function(task_id) key("task", kind = kind, queue = name, task_id = task_id),
       job = function(task_id) key("job", kind = kind, queue = name, task_id = task_id),
-      job_prefix = of("jobPrefix")
+      job_prefix = of("jobPrefix"), task_prefix = of("taskPrefix")
     )
     assign(id, keys, envir = queues)
     keys

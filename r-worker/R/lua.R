@@ -1,5 +1,5 @@
 # The Lua scripts of shared/lua, the very files the TypeScript side runs (shared/src/lua.ts), loaded
-# at start. A script's file name ends with its number of keys (`claim-6.lua`); a line
+# at start. A script's file name ends with its number of keys (`finish-claim-10.lua`); a line
 # `--@include <name>` stands for shared/lua/includes/<name>.lua with its trailing whitespace trimmed,
 # each fragment once per script (a repeated include line becomes an empty line). The expanded text is
 # byte for byte TypeScript's luaSource, so its SHA-1 is the digest in lua-digests.json.

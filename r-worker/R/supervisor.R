@@ -2,7 +2,7 @@
 # slots (MAX_CONCURRENT_TASKS), runs each in a forked child (children.R, task_runner.R) and looks
 # after it until the child ends. Everything it does runs from upkeep(), which the event loop calls
 # every few milliseconds (service.R); Redis is asked only when something is due:
-# - claim (claim-6) when woken: a wake message naming one of its queues, its own submission, a slot
+# - claim (finish-claim-10) when woken: a wake message naming one of its queues, its own submission, a slot
 #   freeing while work waits, the time claim's `next` said work is due; and at the latest every
 #   claim_safety_net_seconds;
 # - renew the leases of running tasks every LEASE_MS / 3 (extend-leases-1): a lost lease kills the

@@ -25,7 +25,7 @@ script_outcome <- function(reply) {
   name
 }
 
-# The run-time arguments finish-7 takes for a terminal record (runTimeArguments in task-metrics.ts):
+# The run-time arguments finish-claim-10 takes per task for a terminal record (runTimeArguments in task-metrics.ts):
 # seconds from started_at to finished_at and the bucket they fall in (rules.json
 # runtime_buckets_seconds), or two empty strings when the task never started.
 run_time_arguments <- function(record) {
@@ -90,19 +90,34 @@ new_task_queues <- function(redis, scripts, keys, record_ttl_seconds, kind = "r"
     outcome
   }
 
-  # Takes up to `max` tasks of queue `name`: list(tasks, next_work_at), each task a list of task_id,
-  # queue, payload (decoded), attempts (deliveries, this one included), failures (attempts that ended
-  # in an error) and revoked (cancelled while a worker that died held it); next_work_at is when the
-  # queue next has work (ms since the epoch; 0 now, -1 never).
-  claim <- function(name, max, token, lease_ms) {
+  # One worker turn on queue `name` in one call (finish-claim-10, the script Node workers batch with):
+  # acknowledges `finished` (a list of list(record, dead_letter), tasks it holds in that queue), then
+  # takes up to `max` more. list(acknowledged, tasks, next_work_at): acknowledged[i] is FALSE where
+  # the lease of finished[[i]] was lost; each task a list of task_id, queue, payload (decoded),
+  # attempts (deliveries, this one included), failures (attempts that ended in an error) and revoked
+  # (cancelled while a worker that died held it); next_work_at is when the queue next has work (ms
+  # since the epoch; 0 now, -1 never).
+  finish_and_claim <- function(name, finished, token, max, lease_ms) {
     q <- queue(name)
     now <- now_ms()
+    per_task <- list()
+    for (done in finished) {
+      record <- done$record
+      per_task <- c(
+        per_task,
+        list(record$task_id, encode_record(record), if (isTRUE(done$dead_letter)) "1" else "", record$task, record$state),
+        run_time_arguments(record)
+      )
+    }
     reply <- run(
-      "claim-6",
-      c(q$wait, q$delayed, q$leases, q$marker, q$seq, q$paused),
-      list(max, now + lease_ms, token, q$job_prefix, now)
+      "finish-claim-10",
+      c(q$leases, q$dead, q$handoffs, q$events, q$stats, q$wait, q$delayed, q$marker, q$seq, q$paused),
+      c(list(token, record_ttl_seconds, now, keys$handoff_channel, q$id, q$job_prefix, q$task_prefix, max, now + lease_ms), per_task),
+      # Acknowledging alone is safe to send again (a finished task finds its own record); taking is not.
+      idempotent = max == 0
     )
-    flat <- reply[[1]] %or% list()
+    acks <- vapply(reply[[1]] %or% list(), function(ack) script_outcome(ack) == "ok", logical(1))
+    flat <- reply[[2]] %or% list()
     tasks <- list()
     i <- 1L
     while (i + 4L <= length(flat)) {
@@ -116,7 +131,13 @@ new_task_queues <- function(redis, scripts, keys, record_ttl_seconds, kind = "r"
       )
       i <- i + 5L
     }
-    list(tasks = tasks, next_work_at = as.numeric(reply[[2]]))
+    list(acknowledged = acks, tasks = tasks, next_work_at = as.numeric(reply[[3]]))
+  }
+
+  # Takes up to `max` tasks of queue `name`: list(tasks, next_work_at), as finish_and_claim.
+  claim <- function(name, max, token, lease_ms) {
+    turn <- finish_and_claim(name, list(), token, max, lease_ms)
+    list(tasks = turn$tasks, next_work_at = turn$next_work_at)
   }
 
   # Renews the leases of running tasks of queue `name`: list(lost, revoked) task ids.
@@ -144,19 +165,8 @@ new_task_queues <- function(redis, scripts, keys, record_ttl_seconds, kind = "r"
   # Acknowledges a task with its terminal record; `dead_letter` keeps a FAILURE as a dead letter.
   # FALSE if the lease is lost. Safe to send again.
   finish <- function(record, token, dead_letter = FALSE) {
-    q <- queue(record$queue)
-    reply <- run(
-      "finish-7", c(q$leases, q$job(record$task_id), q$task(record$task_id), q$dead, q$handoffs, q$events, q$stats),
-      c(
-        list(
-          record$task_id, token, encode_record(record), record_ttl_seconds, if (dead_letter) "1" else "", now_ms(),
-          keys$handoff_channel, q$id, record$task, record$state
-        ),
-        run_time_arguments(record)
-      ),
-      idempotent = TRUE
-    )
-    script_outcome(reply) == "ok"
+    turn <- finish_and_claim(record$queue, list(list(record = record, dead_letter = dead_letter)), token, 0, 0)
+    isTRUE(turn$acknowledged[1])
   }
 
   # Schedules another attempt after `delay_ms`, showing the RETRY `record` meanwhile; FALSE if the
@@ -196,7 +206,7 @@ new_task_queues <- function(redis, scripts, keys, record_ttl_seconds, kind = "r"
   }
 
   list(
-    kind = kind, queue = queue, remember = remember, enqueue = enqueue, claim = claim,
+    kind = kind, queue = queue, remember = remember, enqueue = enqueue, claim = claim, finish_and_claim = finish_and_claim,
     extend_leases = extend_leases, write_record = write_record, finish = finish, retry = retry,
     release = release, maintain = maintain, read_record = read_record
   )

@@ -1,10 +1,10 @@
 # What a forked child does with one attempt of a claimed task (the twin of node-worker's TaskRun):
 # open its own Redis connection, write STARTED, run the task writing PROGRESS after each step, and
 # acknowledge the task itself, every write carrying the worker's token (task_queue.R):
-# - SUCCESS with the result (finish-7);
+# - SUCCESS with the result (finish-claim-10);
 # - a failed attempt with attempts left: RETRY (retry-7), the backoff from the task's options;
 # - given up: FAILURE with the R error's message, "... (gave up after N attempts)" when max_attempts
-#   > 1 (finish-7, a dead letter);
+#   > 1 (finish-claim-10, a dead letter);
 # - FAILURE "soft time limit exceeded (N ms)" when the worker interrupted it (SIGINT) at its soft limit.
 # A write answered lease_lost (another worker owns the task now, or it was cancelled and acknowledged
 # by the worker) stops the child quietly. While Redis is down a write waits for it, up to

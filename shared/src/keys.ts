@@ -47,6 +47,8 @@ export interface QueueKeys {
   job(taskId: string): string;
   /** `job(id)` without the id: Lua scripts that visit many jobs append the id to it. */
   readonly jobPrefix: string;
+  /** `task(id)` without the id: Lua scripts that write many records append the id to it. */
+  readonly taskPrefix: string;
 }
 
 export interface KeyLayout {
@@ -135,6 +137,7 @@ export function createKeyLayout(prefix: string): KeyLayout {
         task: (taskId) => `${base}task:${taskId}`,
         job: (taskId) => `${base}job:${taskId}`,
         jobPrefix: `${base}job:`,
+        taskPrefix: `${base}task:`,
       };
       if (queues.size < 10_000) queues.set(id, keys);
       return keys;

@@ -1,6 +1,6 @@
 /**
  * The Lua scripts of shared/lua, for every language: each file's name ends with its number of keys
- * (`claim-6.lua`), and a line `--@include <name>` stands for `shared/lua/includes/<name>.lua` (each
+ * (`finish-claim-10.lua`), and a line `--@include <name>` stands for `shared/lua/includes/<name>.lua` (each
  * fragment once per script). The R worker expands the same files the same way (r-worker/R/lua.R);
  * `shared/contracts/lua-digests.json` holds the SHA-1 of each expanded script, which both sides check.
  *

@@ -14,55 +14,19 @@ import { isCluster, type Redis } from './redis.js';
 import { codec } from './codec.js';
 import type { KeyLayout, QueueKeys } from './keys.js';
 import { defineLuaScripts, type ScriptCaller } from './lua.js';
-import type { TaskOptions } from './options.js';
 import { scriptOutcome, type ScriptOutcome } from './script-codes.js';
 import type { TaskRecord } from './status.js';
 import { runTimeArguments } from './task-metrics.js';
 import type { WorkerKind } from './tasks.js';
+import { decodeTaken, type ClaimedTask, type FinishedTask, type QueueStats, type TaskPayload } from './queue-types.js';
 
-/** What a worker needs to run a task, stored in its job hash at enqueue. */
-export interface TaskPayload {
-  task: string;
-  args: unknown[];
-  created_at: string;
-  options: TaskOptions;
-  /** A workflow step: its workflow and the step it follows (both also in its record). */
-  workflow_id?: string;
-  parent_id?: string | null;
-  /** The W3C traceparent it was submitted with (also in its record): its worker logs the trace id. */
-  traceparent?: string | null;
-}
-
-export interface ClaimedTask {
-  taskId: string;
-  queue: string;
-  payload: TaskPayload;
-  /** Deliveries so far, this one included: 1 on first delivery, more after retries and redeliveries. */
-  attempts: number;
-  /** Earlier attempts that ended in an error (retries so far). */
-  failures: number;
-  /** Cancelled while a worker that then died was running it: record REVOKED, do not run. */
-  revoked: boolean;
-}
-
-export interface QueueStats {
-  /** Waiting tasks by priority, index 0 = priority 0. */
-  waitingByPriority: number[];
-  waiting: number;
-  delayed: number;
-  active: number;
-  dead: number;
-  paused: boolean;
-  /** When the oldest waiting task was queued (ms since the epoch), or null. */
-  oldestWaitingSince: number | null;
-}
+export type { ClaimedTask, FinishedTask, QueueStats, TaskPayload } from './queue-types.js';
 
 const SCRIPTS = {
   enqueue: 'enqueue-7',
-  claim: 'claim-6',
+  finishAndClaim: 'finish-claim-10',
   extendLeases: 'extend-leases-1',
   writeRecord: 'write-record-3',
-  finish: 'finish-7',
   retry: 'retry-7',
   release: 'release-7',
   maintain: 'maintain-5',
@@ -87,7 +51,7 @@ export class TaskQueues {
     readonly kind: WorkerKind,
     readonly recordTtlSeconds: number,
   ) {
-    this.scripts = defineLuaScripts<ScriptName>(redis, SCRIPTS, new Set(['claim']));
+    this.scripts = defineLuaScripts<ScriptName>(redis, SCRIPTS, new Set(['finishAndClaim']));
   }
 
   queue(name: string): QueueKeys {
@@ -168,33 +132,57 @@ export class TaskQueues {
     token: string,
     leaseMs: number,
   ): Promise<{ tasks: ClaimedTask[]; nextWorkAt: number }> {
+    const { tasks, nextWorkAt } = await this.finishAndClaim(name, [], token, { max, leaseMs });
+    return { tasks, nextWorkAt };
+  }
+
+  /**
+   * A worker's turn on queue `name` in one call: acknowledges `finished` (terminal records of tasks it
+   * holds, all of that queue), then takes up to `take.max` more. `acknowledged[i]` is false where the
+   * lease of `finished[i]` was lost (another worker owns it; nothing changed for it).
+   */
+  async finishAndClaim(
+    name: string,
+    finished: readonly FinishedTask[],
+    token: string,
+    take: { max: number; leaseMs: number },
+  ): Promise<{ acknowledged: boolean[]; tasks: ClaimedTask[]; nextWorkAt: number }> {
     const q = this.queue(name);
     const now = Date.now();
-    const [flat, next] = (await this.scripts.claim(
+    const perTask: (string | Buffer)[] = [];
+    for (const { record, deadLetter } of finished) {
+      if (record.queue !== name)
+        throw new Error(`finishAndClaim(${name}): task ${record.task_id} is of ${record.queue}`);
+      perTask.push(record.task_id, codec.encode(record), deadLetter ? '1' : '', record.task, record.state);
+      perTask.push(...runTimeArguments(record));
+    }
+    const [acks, flat, next] = (await this.scripts.finishAndClaim(
+      q.leases,
+      q.dead,
+      q.handoffs,
+      q.events,
+      q.stats,
       q.wait,
       q.delayed,
-      q.leases,
       q.marker,
       q.seq,
       q.paused,
-      max,
-      now + leaseMs,
       token,
-      q.jobPrefix,
+      this.recordTtlSeconds,
       now,
-    )) as [(Buffer | number)[], number];
-    const tasks: ClaimedTask[] = [];
-    for (let i = 0; i + 4 < flat.length; i += 5) {
-      tasks.push({
-        taskId: String(flat[i]),
-        queue: name,
-        payload: codec.decode(flat[i + 1] as Buffer) as TaskPayload,
-        attempts: Number(flat[i + 2]),
-        failures: Number(flat[i + 3]),
-        revoked: String(flat[i + 4]) === '1',
-      });
-    }
-    return { tasks, nextWorkAt: Number(next) };
+      this.keys.handoffChannel,
+      q.id,
+      q.jobPrefix,
+      q.taskPrefix,
+      take.max,
+      now + take.leaseMs,
+      ...perTask,
+    )) as [number[], (Buffer | number)[], number];
+    return {
+      acknowledged: acks.map((ack) => scriptOutcome(ack) === 'ok'),
+      tasks: decodeTaken(flat, name),
+      nextWorkAt: Number(next),
+    };
   }
 
   /**
@@ -258,28 +246,11 @@ export class TaskQueues {
 
   /** Acknowledges a task with its terminal record; `deadLetter` keeps a FAILURE as a dead letter. False if the lease is lost. */
   async finish(record: TaskRecord, token: string, deadLetter = false): Promise<boolean> {
-    const q = this.queue(record.queue);
-    const reply = await this.scripts.finish(
-      q.leases,
-      q.job(record.task_id),
-      q.task(record.task_id),
-      q.dead,
-      q.handoffs,
-      q.events,
-      q.stats,
-      record.task_id,
-      token,
-      codec.encode(record),
-      this.recordTtlSeconds,
-      deadLetter ? '1' : '',
-      Date.now(),
-      this.keys.handoffChannel,
-      q.id,
-      record.task,
-      record.state,
-      ...runTimeArguments(record),
-    );
-    return scriptOutcome(reply) === 'ok';
+    const { acknowledged } = await this.finishAndClaim(record.queue, [{ record, deadLetter }], token, {
+      max: 0,
+      leaseMs: 0,
+    });
+    return acknowledged[0] === true;
   }
 
   /** Schedules another attempt after `delayMs`, showing the RETRY `record` meanwhile; false if the lease is lost. */

@@ -27,7 +27,7 @@ export function runTimeBucket(seconds: number): string {
   return bound === undefined ? '+Inf' : String(bound);
 }
 
-/** The run-time arguments finish-7 takes for a terminal record: seconds ('' if it never ran) and bucket. */
+/** The run-time arguments finish-claim-10 takes per finished task: seconds ('' if it never ran) and bucket. */
 export function runTimeArguments(record: TaskRecord): [string, string] {
   const seconds = runTimeOf(record);
   return seconds === null ? ['', ''] : [String(seconds), runTimeBucket(seconds)];

@@ -177,6 +177,7 @@ export function contractFiles(): Record<string, unknown> {
         task: template(q.task(TASK_ID)),
         job: template(q.job(TASK_ID)),
         jobPrefix: template(q.jobPrefix),
+        taskPrefix: template(q.taskPrefix),
         locator: template(keys.locator(TASK_ID)),
         queueSet: template(keys.queueSet),
         workerSet: template(keys.workerSet),

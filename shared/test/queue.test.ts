@@ -8,6 +8,7 @@ import { createKeyLayout } from '../src/keys.js';
 import { planTask } from '../src/plan.js';
 import { TaskQueues } from '../src/queue.js';
 import { createRecordReader, type RecordReader } from '../src/records.js';
+import { readTaskMetrics } from '../src/task-metrics.js';
 import { createRedis, type Redis } from '../src/redis.js';
 import { failed, released, requeued, retrying, revoked, started, succeeded } from '../src/transitions.js';
 import type { TaskOptionsRequest } from '../src/options.js';
@@ -143,6 +144,43 @@ describe('TaskQueues', () => {
     expect(await queues.finish(succeeded(running, 4), 'tok')).toBe(false);
     expect(await reader.read(record.task_id)).toMatchObject({ state: 'SUCCESS', result: 3 });
     expect(await queues.stats('default')).toMatchObject({ active: 0, waiting: 0 });
+  });
+
+  it('one finishAndClaim acknowledges many tasks and takes the next ones; a lost lease is refused for that task alone', async () => {
+    const records = [await submit(), await submit(), await submit()];
+    const waiting = [await submit(), await submit()];
+    expect(await claimIds(3)).toEqual(records.map((r) => r.task_id));
+    const [first, second, third] = records.map((r) => started(r, 1));
+    // The third task's lease ran out and another worker holds it now.
+    await redis.hset(queues.queue('default').job(third!.task_id), 'token', 'other');
+    const turn = await queues.finishAndClaim(
+      'default',
+      [
+        { record: succeeded(first!, 3), deadLetter: false },
+        { record: failed(second!, 'boom'), deadLetter: true },
+        { record: succeeded(third!, 3), deadLetter: false },
+      ],
+      'tok',
+      { max: 5, leaseMs: 10_000 },
+    );
+    expect(turn.acknowledged).toEqual([true, true, false]);
+    expect(turn.tasks.map((t) => t.taskId)).toEqual(waiting.map((r) => r.task_id));
+    expect(turn.tasks[0]).toMatchObject({ attempts: 1, failures: 0, revoked: false, payload: { task: 'add' } });
+    expect(turn.nextWorkAt).toBe(-1);
+    expect(await reader.read(first!.task_id)).toMatchObject({ state: 'SUCCESS', result: 3 });
+    expect(await reader.read(third!.task_id)).toMatchObject({ state: 'PENDING' });
+    expect(await queues.stats('default')).toMatchObject({ waiting: 0, active: 3, dead: 1 });
+  });
+
+  it('finishAndClaim sent again after its answer was lost changes nothing and counts each outcome once', async () => {
+    const record = await submit();
+    await claimIds(1);
+    const finished = [{ record: succeeded(started(record, 1), 3), deadLetter: false }];
+    const take = { max: 0, leaseMs: 10_000 };
+    expect((await queues.finishAndClaim('default', finished, 'tok', take)).acknowledged).toEqual([true]);
+    expect((await queues.finishAndClaim('default', finished, 'tok', take)).acknowledged).toEqual([true]);
+    const metrics = await readTaskMetrics(redis, queues.keys, 'node', 'default');
+    expect(metrics.outcomes).toEqual([{ task: 'add', state: 'SUCCESS', count: 1 }]);
   });
 
   it('retry waits out its backoff in the delayed set, then the task is claimed again', async () => {

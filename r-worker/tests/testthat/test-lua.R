@@ -5,10 +5,10 @@ server <- start_redis_server()
 test_that("every script of shared/lua has a digest, and the includes expand", {
   names <- lua_script_names()
   expect_setequal(names, names(contract("lua-digests.json")$scripts))
-  claim <- lua_source("claim-6")
+  claim <- lua_source("finish-claim-10")
   expect_false(grepl("--@include", claim, fixed = TRUE))
   expect_true(grepl("local function promote_due", claim, fixed = TRUE))
-  expect_identical(key_count_of("claim-6"), 6L)
+  expect_identical(key_count_of("finish-claim-10"), 10L)
   expect_identical(key_count_of("extend-leases-1"), 1L)
 })
 

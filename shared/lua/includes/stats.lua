@@ -5,7 +5,9 @@
     runtime_sum|<task>         the sum of those run times, in seconds
     minute|<minute>|<state>    the same outcomes by minute since the epoch, for the last 60 minutes
     minute_floor, minute_last  the oldest and newest minute that may have minute fields
-  The caller says which bucket a run time falls in (RUNTIME_BUCKETS_SECONDS in rules.json). ]]
+  The caller says which bucket a run time falls in (RUNTIME_BUCKETS_SECONDS in rules.json). A script
+  that ends many tasks tallies them first and counts the tally once: one HINCRBY per distinct field,
+  and the minute bookkeeping once per call, not once per task. ]]
 local MINUTES_KEPT = 60
 
 local function forget_minutes(statsKey, from, to)
@@ -15,11 +17,29 @@ local function forget_minutes(statsKey, from, to)
   end
 end
 
-local function count_outcome(statsKey, task, state, nowMs, seconds, bucket)
-  redis.call('HINCRBY', statsKey, 'outcome|' .. task .. '|' .. state, 1)
+local function new_tally()
+  return { counts = {}, sums = {}, states = {}, any = false }
+end
+
+local function tally_outcome(tally, task, state, seconds, bucket)
+  local counts = tally.counts
+  local field = 'outcome|' .. task .. '|' .. state
+  counts[field] = (counts[field] or 0) + 1
   if seconds and seconds ~= '' then
-    redis.call('HINCRBY', statsKey, 'runtime|' .. task .. '|' .. bucket, 1)
-    redis.call('HINCRBYFLOAT', statsKey, 'runtime_sum|' .. task, seconds)
+    field = 'runtime|' .. task .. '|' .. bucket
+    counts[field] = (counts[field] or 0) + 1
+    field = 'runtime_sum|' .. task
+    tally.sums[field] = (tally.sums[field] or 0) + tonumber(seconds)
+  end
+  tally.states[state] = (tally.states[state] or 0) + 1
+  tally.any = true
+end
+
+local function count_tally(statsKey, tally, nowMs)
+  if not tally.any then return end
+  for field, n in pairs(tally.counts) do redis.call('HINCRBY', statsKey, field, n) end
+  for field, seconds in pairs(tally.sums) do
+    redis.call('HINCRBYFLOAT', statsKey, field, string.format('%.17g', seconds))
   end
   local minute = math.floor(tonumber(nowMs) / 60000)
   local bounds = redis.call('HMGET', statsKey, 'minute_floor', 'minute_last')
@@ -28,6 +48,14 @@ local function count_outcome(statsKey, task, state, nowMs, seconds, bucket)
   -- Minute fields lie in [floor, last], never more than MINUTES_KEPT apart: at most that many to forget.
   local keepFrom = minute - MINUTES_KEPT + 1
   if floor < keepFrom then forget_minutes(statsKey, floor, math.min(last, keepFrom - 1)) end
-  redis.call('HSET', statsKey, 'minute_floor', math.max(floor, keepFrom), 'minute_last', math.max(last, minute))
-  redis.call('HINCRBY', statsKey, 'minute|' .. minute .. '|' .. state, 1)
+  if floor < keepFrom or last < minute or bounds[1] == false then
+    redis.call('HSET', statsKey, 'minute_floor', math.max(floor, keepFrom), 'minute_last', math.max(last, minute))
+  end
+  for state, n in pairs(tally.states) do redis.call('HINCRBY', statsKey, 'minute|' .. minute .. '|' .. state, n) end
+end
+
+local function count_outcome(statsKey, task, state, nowMs, seconds, bucket)
+  local tally = new_tally()
+  tally_outcome(tally, task, state, seconds, bucket)
+  count_tally(statsKey, tally, nowMs)
 end

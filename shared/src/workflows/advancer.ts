@@ -1,6 +1,6 @@
 /**
  * Moves workflows along. A step that ends is put in its queue's handoffs set by the very script that
- * writes its terminal record (finish-7, cancel-7), and the advancers are told on the handoff channel.
+ * writes its terminal record (finish-claim-10, cancel-7), and the advancers are told on the handoff channel.
  * An advancer applies the outcome to the workflow (compare-and-set), releases the steps that became
  * ready (release-held-7, idempotent), revokes what can no longer run when the workflow failed, and
  * only then takes the hand-off out of the set. A process killed anywhere in between leaves the hand-off
