@@ -11,14 +11,15 @@ local function take_tasks(taken, waitKey, delayedKey, leasesKey, markerKey, seqK
   for i = 1, #popped, 2 do
     local id = popped[i]
     local job = jobPrefix .. id
-    local fields = redis.call('HMGET', job, 'payload', 'failures', 'revoked')
+    local fields = redis.call('HMGET', job, 'payload', 'failures', 'revoked', 'attempts')
     -- A waiting id without its job hash (expired with a long-gone record) is dropped.
     if fields[1] then
+      local attempts = tonumber(fields[4] or '0') + 1
       redis.call('ZADD', leasesKey, deadline, id)
-      redis.call('HSET', job, 'token', token)
+      redis.call('HSET', job, 'token', token, 'attempts', attempts)
       taken[#taken + 1] = id
       taken[#taken + 1] = fields[1]
-      taken[#taken + 1] = redis.call('HINCRBY', job, 'attempts', 1)
+      taken[#taken + 1] = attempts
       taken[#taken + 1] = tonumber(fields[2] or '0')
       taken[#taken + 1] = fields[3] or ''
     end

@@ -7,12 +7,14 @@
 local function finish_task(q, id, token, record, deadLetter)
   local jobKey = q.jobPrefix .. id
   local recordKey = q.taskPrefix .. id
-  if not holds_lease(jobKey, token) then
+  -- The lease check (holds_lease) and the workflow field in one read.
+  local job = redis.call('HMGET', jobKey, 'token', 'workflow')
+  if job[1] ~= token then
     if already_written(recordKey, record) then return 1, false end
     return -1, false
   end
   redis.call('ZREM', q.leases, id)
-  hand_off(jobKey, q.handoffs, id, q.now, q.channel, q.name)
+  hand_off(jobKey, q.handoffs, id, q.now, q.channel, q.name, job[2])
   if deadLetter == '1' then
     dead_letter(q.dead, jobKey, id, q.now, q.ttl)
   else
