@@ -14,7 +14,7 @@
  *   per task say whether claiming and acknowledging get dearer with a long active set (an O(N) scan
  *   such as LREM on the active list would).
  *
- *   node --conditions=source --import tsx bench/cost-growth.ts
+ *   npm run build && node --import tsx bench/cost-growth.ts
  *   BACKLOGS=1000,5000 MEASURED=2000 PROCESSES=1,2 PROCESS_TASKS=2000 ACTIVE=200 ACTIVE_TASKS=2000 node ...
  *   CASES=active PEERS=switchyard node ...
  *
@@ -144,11 +144,7 @@ async function workerProcesses(
       MAX_SECONDS: String((WORKER_START_LIMIT_MS + DRAIN_LIMIT_MS) / 1_000 + 60),
     };
     for (let i = 0; i < processes; i++) {
-      const child = startProcess(
-        process.execPath,
-        ['--conditions=source', '--import', 'tsx', 'bench/lib/drain-worker.ts'],
-        env,
-      );
+      const child = startProcess(process.execPath, ['--import', 'tsx', 'bench/lib/drain-worker.ts'], env);
       children.push(child);
       liveChildren.add(child);
     }

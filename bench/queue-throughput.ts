@@ -6,6 +6,9 @@
  *   npm run bench                       # defaults: 20000 jobs, concurrency 50, 3 rounds
  *   JOBS=5000 CONCURRENCY=10 ROUNDS=1 npm run bench
  *
+ * Switchyard's worker runs compiled (node-worker/dist, as production runs it; `npm run bench` builds
+ * it, alone: `npm run build && node --import tsx bench/queue-throughput.ts`).
+ *
  * Switchyard's worker does more per job than the peers: it writes a terminal record (the status a
  * caller collects) under a lease, where the peers only move the job.
  *

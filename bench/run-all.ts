@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { buildTypeScript } from '../scripts/lib/prerequisites.mjs';
 import { REPO_ROOT } from './lib/processes.js';
 import { RESULTS_DIR } from './lib/report.js';
 
@@ -23,7 +24,9 @@ type Bench = keyof typeof BENCHES;
 const isBench = (name: string): name is Bench => name in BENCHES;
 
 function run(bench: Bench): Promise<{ ok: boolean; output: string }> {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', `bench/${bench}.ts`], {
+  // Switchyard's code runs compiled (dist/, built once below), as production runs it; tsx compiles
+  // only the bench files themselves.
+  const child = spawn(process.execPath, ['--import', 'tsx', `bench/${bench}.ts`], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -46,6 +49,7 @@ async function main(): Promise<void> {
   const unknown = chosen.filter((name) => !isBench(name));
   if (unknown.length > 0)
     throw new Error(`BENCHES: no bench named ${unknown.join(', ')}; known: ${Object.keys(BENCHES).join(', ')}`);
+  buildTypeScript();
   const failed: string[] = [];
   for (const bench of chosen.filter(isBench)) {
     console.log(`\n=== bench/${bench}.ts`);

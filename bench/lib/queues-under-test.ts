@@ -11,8 +11,8 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker, type Job } from 'bullmq';
 import { TaskQueues, createKeyLayout, createRedis, planTask, silentLogger } from '@switchyard/shared';
-import { createCpuPool } from '../../node-worker/src/tasks/cpu-pool.js';
-import { NodeWorker } from '../../node-worker/src/worker.js';
+import { createCpuPool } from '../../node-worker/dist/tasks/cpu-pool.js';
+import { NodeWorker } from '../../node-worker/dist/worker.js';
 import { until, type Deadline } from './deadline.js';
 
 export const SYSTEMS = ['switchyard', 'bullmq'] as const;
