@@ -8,7 +8,8 @@
  *   collect  GET  /celery/collect?task_id=...   (a task that has already succeeded)
  *
  * A bare node:http server with a fixed answer (bench/peers/bare_http.mjs) runs the same cases: the
- * ceiling of one Node process on this machine at that moment. Besides req/s and latency, the CPU each
+ * ceiling of one Node process on this machine at that moment; and the same fixed answers through an
+ * Express app with nothing but one route (bench/peers/bare_express.mjs): the floor of any Express gateway. Besides req/s and latency, the CPU each
  * gateway (and Redis) used per request is read from /proc, which a busy shared machine bends far
  * less; and the gateway's resident memory is read during and after the load.
  *
@@ -17,7 +18,7 @@
  *   PROFILE=1 npm run bench:gateway            # gateway under --cpu-prof, profile in bench/profiles/
  *   GATEWAY_PROCESSES=2 npm run bench:gateway  # the gateway's own setting, passed on
  *   GATEWAY_NODE_FLAGS=--max-semi-space-size=4 npm run bench:gateway   # a V8 flag for the gateway
- *   GATEWAYS=switchyard npm run bench:gateway  # Switchyard alone (the ratios read n/a); or seed-peer, bare-node-http
+ *   GATEWAYS=switchyard npm run bench:gateway  # Switchyard alone (the ratios read n/a); or seed-peer, bare-node-http, bare-express
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -44,10 +45,13 @@ const WARM_UP_SECONDS = 2;
 const PROFILE = process.env.PROFILE === '1';
 const PROFILE_DIR = `${REPO_ROOT}bench/profiles`;
 
-type System = 'switchyard' | 'seed-peer' | 'bare-node-http';
+type System = 'switchyard' | 'seed-peer' | 'bare-node-http' | 'bare-express';
 type Case = 'execute' | 'collect';
-/** bare-node-http: a node:http server with a fixed answer, the ceiling of one Node process here and now. */
-const ALL_SYSTEMS: readonly System[] = ['seed-peer', 'switchyard', 'bare-node-http'];
+/**
+ * bare-node-http: a node:http server with a fixed answer, the ceiling of one Node process here and now;
+ * bare-express: the same answers through Express with one route, the ceiling of an Express gateway.
+ */
+const ALL_SYSTEMS: readonly System[] = ['seed-peer', 'switchyard', 'bare-node-http', 'bare-express'];
 /** GATEWAYS=switchyard measures Switchyard alone (while trying a lever); the ratios then read n/a. */
 const SYSTEMS = ALL_SYSTEMS.filter((system) =>
   (process.env.GATEWAYS ?? ALL_SYSTEMS.join(',')).split(',').includes(system),
@@ -184,7 +188,12 @@ async function main(): Promise<void> {
   if (PROFILE) mkdirSync(PROFILE_DIR, { recursive: true });
 
   const redis = await startRedisServer();
-  const [gatewayPort, peerPort, barePort] = [await freePort(), await freePort(), await freePort()];
+  const [gatewayPort, peerPort, barePort, expressPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   const prefix = `bench-gw-${randomUUID().slice(0, 8)}`;
   const common = { REDIS_URL: redis.url, KEY_PREFIX: prefix, LOG_LEVEL: 'warn' };
   const profileFlags = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
@@ -218,21 +227,27 @@ async function main(): Promise<void> {
     processes.push(peer);
     const bare = startProcess(process.execPath, ['bench/peers/bare_http.mjs', String(barePort)], {});
     processes.push(bare);
+    const bareExpress = startProcess(process.execPath, ['bench/peers/bare_express.mjs', String(expressPort)], {});
+    processes.push(bareExpress);
     const switchyardBase = `http://127.0.0.1:${gatewayPort}`;
     const peerBase = `http://127.0.0.1:${peerPort}`;
     await waitForHttp(`${switchyardBase}/readyz`, 'the Switchyard gateway');
     await waitForHttp(`${peerBase}/healthz`, 'the seed-style peer');
     const bareBase = `http://127.0.0.1:${barePort}`;
     await waitForHttp(`${bareBase}/`, 'the bare node:http server');
+    const expressBase = `http://127.0.0.1:${expressPort}`;
+    await waitForHttp(`${expressBase}/`, 'the bare Express app');
     const targets: Record<System, Target> = {
       switchyard: { base: switchyardBase, collectId: await switchyardFinishedTask(switchyardBase) },
       'seed-peer': { base: peerBase, collectId: await peerFinishedTask(peerBase, `${redis.url}/0`) },
       'bare-node-http': { base: bareBase, collectId: 'any' },
+      'bare-express': { base: expressBase, collectId: 'any' },
     };
     const pids: Record<System, number> = {
       switchyard: gateway.process.pid ?? 0,
       'seed-peer': peer.process.pid ?? 0,
       'bare-node-http': bare.process.pid ?? 0,
+      'bare-express': bareExpress.process.pid ?? 0,
     };
     const rssIdleBytes = rssBytes(pids.switchyard);
     const stats = new Redis(redis.url);
@@ -242,6 +257,7 @@ async function main(): Promise<void> {
       switchyard: { execute: [], collect: [] },
       'seed-peer': { execute: [], collect: [] },
       'bare-node-http': { execute: [], collect: [] },
+      'bare-express': { execute: [], collect: [] },
     };
     // Rounds interleave the systems, so that a noisy moment on this shared machine lands on both.
     for (let round = 0; round < ROUNDS; round++) {
