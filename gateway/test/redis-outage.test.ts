@@ -2,6 +2,8 @@ import request from 'supertest';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, startRedisServer, type RedisServer } from '../../tests/support/redis-server.js';
 import { waitFor } from '../../tests/support/wait.js';
+import { ReplyError } from 'ioredis';
+import { isRedisUnavailable } from '../src/http/errors.js';
 import { buildGateway, type TestGateway } from './helpers.js';
 
 let gateway: TestGateway | undefined;
@@ -33,5 +35,20 @@ describe('gateway while Redis is down', () => {
       what: 'the gateway to reconnect',
     });
     expect((await routes[0]!()).status).toBe(202);
+  });
+
+  it('counts the replies of a Redis that cannot serve now (cluster down, loading, demoted) as unavailable, and other replies as bugs', () => {
+    const reply = (message: string) => Object.assign(new ReplyError(message), { message });
+    for (const message of [
+      'CLUSTERDOWN The cluster is down',
+      'TRYAGAIN Multiple keys request during rehashing of slot',
+      'LOADING Redis is loading the dataset in memory',
+      'MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to no',
+      "READONLY You can't write against a read only replica.",
+    ])
+      expect(isRedisUnavailable(reply(message)), message).toBe(true);
+    expect(isRedisUnavailable(reply("ERR wrong number of arguments for 'get' command"))).toBe(false);
+    expect(isRedisUnavailable(reply('NOSCRIPT No matching script'))).toBe(false);
+    expect(isRedisUnavailable(new Error('Command timed out'))).toBe(true);
   });
 });

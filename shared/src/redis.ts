@@ -45,13 +45,33 @@ const COMMAND_TIMED_OUT = 'Command timed out';
 class FailFastRedis extends SingleRedis {
   override sendCommand(command: Command, stream?: Parameters<SingleRedis['sendCommand']>[1]): unknown {
     const reply = super.sendCommand(command, stream);
-    command.promise.catch((error: unknown) => {
-      if (error instanceof Error && error.message === COMMAND_TIMED_OUT && this.status === 'ready') {
-        this.disconnect(true);
-      }
-    });
+    reconnectOnTimeout(this, command);
     return reply;
   }
+}
+
+/** Drops `connection`'s socket (it reconnects) when `command` times out while the connection is up. */
+function reconnectOnTimeout(connection: SingleRedis, command: Command): void {
+  command.promise.catch((error: unknown) => {
+    if (error instanceof Error && error.message === COMMAND_TIMED_OUT && connection.status === 'ready') {
+      connection.disconnect(true);
+    }
+  });
+}
+
+/**
+ * The same for each node connection of a cluster, which the cluster makes itself (so the class
+ * cannot be chosen): its `sendCommand` is wrapped as each node joins.
+ */
+function failFastNodes(cluster: Cluster): void {
+  cluster.on('+node', (node: SingleRedis) => {
+    const send = node.sendCommand.bind(node);
+    node.sendCommand = (command: Command, stream?: Parameters<SingleRedis['sendCommand']>[1]) => {
+      const reply = send(command, stream);
+      reconnectOnTimeout(node, command);
+      return reply;
+    };
+  });
 }
 
 /** Back off up to 2 s between reconnects, forever: Redis coming back is the normal case. */
@@ -121,7 +141,21 @@ function createCluster(
     redisOptions: { ...nodeOptions, ...credentials(where) },
   };
   if (role !== 'request') options.redisOptions = { ...options.redisOptions, maxRetriesPerRequest: null };
-  return new Cluster(where.nodes, options);
+  // The request role answers 503 rather than wait: a command whose node connection closed (the
+  // fail-fast dropped a stalled node's socket, or a master died) is not sent again after
+  // retryDelayOnFailover, and a request follows only a few redirections (MOVED after a failover or a
+  // reshard; 32 of them, 200 ms apart, held a request for 6 s against a stalled node).
+  if (role === 'request') {
+    options.maxRedirections = 3;
+    options.retryDelayOnFailover = 0;
+    // A dropped node connection reconnects; against a stalled node its ready check (INFO) would hold
+    // the commands queued meanwhile until the connection gives up. Without it, they are sent at once
+    // and time out after one command timeout, like any other.
+    options.redisOptions = { ...options.redisOptions, enableReadyCheck: false };
+  }
+  const cluster = new Cluster(where.nodes, options);
+  if (role === 'request') failFastNodes(cluster);
+  return cluster;
 }
 
 /** What a copy of a connection may change: settings of each connection to a server. */

@@ -33,11 +33,20 @@ export function toSwitchyardError(error: unknown): SwitchyardError | null {
 }
 
 /**
- * Redis client failures (connection refused, offline, command timeout) mean Redis is unavailable; a
- * ReplyError is Redis refusing a command, which is a bug here, not an outage.
+ * Replies that say Redis cannot serve now, not that the command was wrong: a cluster missing a
+ * master's slots, a slot moving, a server loading its data, a replica cut off from its master, or a
+ * connection still on a master that was demoted in a failover.
+ */
+const UNAVAILABLE_REPLY = /^(CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|READONLY) /;
+
+/**
+ * Redis client failures (connection refused, offline, command timeout) and the replies above mean
+ * Redis is unavailable; any other ReplyError is Redis refusing a command, which is a bug here, not an
+ * outage.
  */
 export function isRedisUnavailable(error: unknown): boolean {
-  if (!(error instanceof Error) || error instanceof ReplyError) return false;
+  if (!(error instanceof Error)) return false;
+  if (error instanceof ReplyError) return UNAVAILABLE_REPLY.test(error.message);
   return /Connection is closed|enableOfflineQueue|Command timed out|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|MaxRetriesPerRequest|Stream isn't writeable/i.test(
     `${error.name} ${error.message}`,
   );
