@@ -42,8 +42,8 @@ for i = 10, #ARGV, 7 do
 end
 count_tally(KEYS[5], tally, q.now)
 local taken = {}
-local next = -1
+local nextWorkAt = -1
 if tonumber(ARGV[8]) > 0 then
-  next = take_tasks(taken, KEYS[6], KEYS[7], KEYS[1], KEYS[8], KEYS[9], KEYS[10], q.jobPrefix, ARGV[8], ARGV[9], q.token, q.now)
+  nextWorkAt = take_tasks(taken, KEYS[6], KEYS[7], KEYS[1], KEYS[8], KEYS[9], KEYS[10], q.jobPrefix, ARGV[8], ARGV[9], q.token, q.now)
 end
-return { acks, taken, next }
+return { acks, taken, nextWorkAt }
