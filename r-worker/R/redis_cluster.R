@@ -157,23 +157,16 @@ new_cluster_client <- function(deployment, timeout_seconds, retry_seconds = 0, o
   }
 
   link <- list(open = read_slot_map, is_open = function() state$map_ok, round_trip = round_trip)
-  command <- function(args, idempotent = FALSE) {
-    send_with_retry(link, args, idempotent, retry_seconds, deployment$where, on_outage)
-  }
-  list(
-    driver = "resp",
-    where = deployment$where,
-    command = command,
-    get_raw = function(key) command(list("GET", key), idempotent = TRUE),
+  retrying_client(link, deployment$where, retry_seconds, on_outage,
     close = function() {
       for (client in state$nodes) client$close()
       state$nodes <- list()
       state$map_ok <- FALSE
     },
     # For tests and logs: the master serving `key`.
-    node_of = function(key) {
+    extra = list(node_of = function(key) {
       if (!state$map_ok) read_slot_map()
       state$slots[[key_slot(key) + 1L]]
-    }
+    })
   )
 }

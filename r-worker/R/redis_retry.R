@@ -94,3 +94,24 @@ send_with_retry <- function(link, args, idempotent, retry_seconds, where, on_out
 elapsed_since <- function(time) {
   as.numeric(difftime(Sys.time(), time, units = "secs"))
 }
+
+# The client every RESP driver returns (one server, a cluster, a master found through sentinels):
+# `command(args, idempotent)` goes through `link` with send_with_retry, `get_raw(key)` is an
+# idempotent GET; `close` and the driver's own functions (`extra`, for tests and logs) are its own.
+# idempotent: the command may be sent again after its answer was lost. Never set it for SET ... NX
+# and the like.
+retrying_client <- function(link, where, retry_seconds, on_outage, close, extra = list()) {
+  command <- function(args, idempotent = FALSE) {
+    send_with_retry(link, args, idempotent, retry_seconds, where, on_outage)
+  }
+  c(
+    list(
+      driver = "resp",
+      where = where,
+      command = command,
+      get_raw = function(key) command(list("GET", key), idempotent = TRUE),
+      close = close
+    ),
+    extra
+  )
+}

@@ -60,16 +60,9 @@ new_sentinel_client <- function(deployment, timeout_seconds, retry_seconds = 0, 
   }
 
   link <- list(open = open, is_open = function() !is.null(state$master), round_trip = round_trip)
-  command <- function(args, idempotent = FALSE) {
-    send_with_retry(link, args, idempotent, retry_seconds, deployment$where, on_outage)
-  }
-  list(
-    driver = "resp",
-    where = deployment$where,
-    command = command,
-    get_raw = function(key) command(list("GET", key), idempotent = TRUE),
+  retrying_client(link, deployment$where, retry_seconds, on_outage,
     close = forget_master,
     # For tests and logs: the master's address as last named ("host:port"), NULL before the first command.
-    master_address = function() state$address
+    extra = list(master_address = function() state$address)
   )
 }

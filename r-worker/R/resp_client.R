@@ -158,19 +158,7 @@ new_resp_client <- function(target, timeout_seconds, retry_seconds = 0, on_outag
   }
 
   link <- list(open = open_connection, is_open = is_open, round_trip = round_trip)
-  # idempotent: the command may be sent again after its answer was lost (see redis_retry.R). Never
-  # set it for SET ... NX and the like.
-  command <- function(args, idempotent = FALSE) {
-    send_with_retry(link, args, idempotent, retry_seconds, target$where, on_outage)
-  }
-
-  list(
-    driver = "resp",
-    where = target$where,
-    command = command,
-    get_raw = function(key) command(list("GET", key), idempotent = TRUE),
-    close = drop_connection
-  )
+  retrying_client(link, target$where, retry_seconds, on_outage, close = drop_connection)
 }
 
 encode_resp_command <- function(args) {
