@@ -34,44 +34,28 @@ export type RedisTarget =
 const COMMAND_TIMED_OUT = 'Command timed out';
 
 /**
- * The request role's connection. A command timeout alone bounds one command, not a request: against
+ * The request role's connections. A command timeout alone bounds one command, not a request: against
  * a stalled Redis (socket alive, no replies: a SIGSTOPped or swapping server) a command queued by
  * auto-pipelining is not even sent while the pipeline before it waits, so it waited for that
  * pipeline's timeout and then its own (503 after 2 × REDIS_COMMAND_TIMEOUT_MS, more with a longer
  * queue). So the first timeout drops the socket and reconnects; until the new one is ready (its
  * handshake waits for Redis to answer) every command is refused at once, and a request answers 503
- * within one timeout.
+ * within one timeout. A cluster makes its node connections itself, so this wraps a connection's
+ * `sendCommand` rather than choosing its class: the gateway's own connection, or each cluster node as
+ * it joins.
  */
-class FailFastRedis extends SingleRedis {
-  override sendCommand(command: Command, stream?: Parameters<SingleRedis['sendCommand']>[1]): unknown {
-    const reply = super.sendCommand(command, stream);
-    reconnectOnTimeout(this, command);
+function dropSocketOnTimeout<Connection extends SingleRedis>(connection: Connection): Connection {
+  const send = connection.sendCommand.bind(connection);
+  connection.sendCommand = (command: Command, stream?: Parameters<SingleRedis['sendCommand']>[1]) => {
+    const reply = send(command, stream);
+    command.promise.catch((error: unknown) => {
+      if (error instanceof Error && error.message === COMMAND_TIMED_OUT && connection.status === 'ready') {
+        connection.disconnect(true);
+      }
+    });
     return reply;
-  }
-}
-
-/** Drops `connection`'s socket (it reconnects) when `command` times out while the connection is up. */
-function reconnectOnTimeout(connection: SingleRedis, command: Command): void {
-  command.promise.catch((error: unknown) => {
-    if (error instanceof Error && error.message === COMMAND_TIMED_OUT && connection.status === 'ready') {
-      connection.disconnect(true);
-    }
-  });
-}
-
-/**
- * The same for each node connection of a cluster, which the cluster makes itself (so the class
- * cannot be chosen): its `sendCommand` is wrapped as each node joins.
- */
-function failFastNodes(cluster: Cluster): void {
-  cluster.on('+node', (node: SingleRedis) => {
-    const send = node.sendCommand.bind(node);
-    node.sendCommand = (command: Command, stream?: Parameters<SingleRedis['sendCommand']>[1]) => {
-      const reply = send(command, stream);
-      reconnectOnTimeout(node, command);
-      return reply;
-    };
-  });
+  };
+  return connection;
 }
 
 /** Back off up to 2 s between reconnects, forever: Redis coming back is the normal case. */
@@ -95,20 +79,22 @@ export function createRedis(
   const options = roleOptions(role, extra.commandTimeoutMs ?? 2_000);
   const enableAutoPipelining = role !== 'blocking';
   if (where.kind === 'cluster') return createCluster(where, role, options, enableAutoPipelining);
-  const Connection = role === 'request' ? FailFastRedis : SingleRedis;
-  if (where.kind === 'single') return new Connection(where.url, { ...options, enableAutoPipelining });
-  return new Connection({
-    ...options,
-    enableAutoPipelining,
-    sentinels: where.sentinels,
-    name: where.name,
-    ...credentials(where),
-    ...(where.sentinelPassword ? { sentinelPassword: where.sentinelPassword } : {}),
-    sentinelRetryStrategy: retryStrategy,
-    // Sentinels announce a new master (+switch-master): reconnect to it at once rather than when the
-    // old one's socket finally fails.
-    failoverDetector: true,
-  });
+  const failFast = (connection: SingleRedis) => (role === 'request' ? dropSocketOnTimeout(connection) : connection);
+  if (where.kind === 'single') return failFast(new SingleRedis(where.url, { ...options, enableAutoPipelining }));
+  return failFast(
+    new SingleRedis({
+      ...options,
+      enableAutoPipelining,
+      sentinels: where.sentinels,
+      name: where.name,
+      ...credentials(where),
+      ...(where.sentinelPassword ? { sentinelPassword: where.sentinelPassword } : {}),
+      sentinelRetryStrategy: retryStrategy,
+      // Sentinels announce a new master (+switch-master): reconnect to it at once rather than when the
+      // old one's socket finally fails.
+      failoverDetector: true,
+    }),
+  );
 }
 
 function credentials(where: { username?: string; password?: string }): RedisOptions {
@@ -154,7 +140,7 @@ function createCluster(
     options.redisOptions = { ...options.redisOptions, enableReadyCheck: false };
   }
   const cluster = new Cluster(where.nodes, options);
-  if (role === 'request') failFastNodes(cluster);
+  if (role === 'request') cluster.on('+node', (node: SingleRedis) => dropSocketOnTimeout(node));
   return cluster;
 }
 
