@@ -18,6 +18,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import BeeQueue from 'bee-queue';
+import { Redis } from 'ioredis';
 import {
   TaskQueues,
   createKeyLayout,
@@ -29,6 +30,7 @@ import {
 import { createCpuPool } from '../node-worker/dist/tasks/cpu-pool.js';
 import { NodeWorker } from '../node-worker/dist/worker.js';
 import { startRedisServer } from '../tests/support/redis-server.js';
+import { redisCounters } from './lib/redis-counters.js';
 
 const JOBS = Number(process.env.JOBS ?? 20_000);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 50);
@@ -49,11 +51,9 @@ interface Measure {
 
 /** Redis's own CPU time so far, in µs (INFO cpu). */
 async function redisCpuMicros(url: string): Promise<number> {
-  const probe = createRedis(url, 'worker');
+  const probe = new Redis(url);
   try {
-    const info = String(await probe.info('cpu'));
-    const seconds = (name: string) => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info)?.[1] ?? NaN);
-    return (seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1e6;
+    return (await redisCounters(probe)).cpuMicros;
   } finally {
     probe.disconnect();
   }
@@ -99,17 +99,22 @@ async function switchyardRun(url: string, mixed: boolean, concurrency: number): 
   const cpuBefore = await redisCpuMicros(url);
   const drainStart = process.hrtime.bigint();
   await worker.start();
-  await withinTimeLimit(
-    'switchyard drain',
-    (async () => {
-      while (worker.stats.success < JOBS) await new Promise((resolve) => setTimeout(resolve, 5));
-    })(),
-  );
+  await succeeded(worker, JOBS, 'switchyard drain');
   const drainPerSecond = perSecond(JOBS, drainStart);
   const redisMicrosPerJob = ((await redisCpuMicros(url)) - cpuBefore) / JOBS;
   await worker.stop(0);
   redis.disconnect();
   return { enqueuePerSecond, drainPerSecond, redisMicrosPerJob };
+}
+
+/** Waits, within the time limit, until `worker` has run `count` tasks to SUCCESS. */
+function succeeded(worker: NodeWorker, count: number, what: string): Promise<void> {
+  return withinTimeLimit(
+    what,
+    (async () => {
+      while (worker.stats.success < count) await new Promise((resolve) => setTimeout(resolve, 5));
+    })(),
+  );
 }
 
 function switchyardWorker(url: string, queues: TaskQueues, names: string[], concurrency: number): NodeWorker {
@@ -219,12 +224,7 @@ const switchyardLatency: LatencyRun = async (url) => {
     await queues.enqueue(record, payload);
     await paced();
   }
-  await withinTimeLimit(
-    'switchyard latency',
-    (async () => {
-      while (worker.stats.success < LATENCY_JOBS) await new Promise((resolve) => setTimeout(resolve, 5));
-    })(),
-  );
+  await succeeded(worker, LATENCY_JOBS, 'switchyard latency');
   await worker.stop(0);
   const reader = createRecordReader(redis, keys);
   const records = await Promise.all(ids.map((id) => reader.read(id)));

@@ -43,18 +43,23 @@ async function startGateway(processes: string): Promise<{ gateway: ServiceProces
   return { gateway, baseUrl: `http://127.0.0.1:${port}` };
 }
 
+/** Waits until the port answers ready and the primary has forked its two gateway processes. */
+async function bothReady(gateway: Awaited<ReturnType<typeof startGateway>>['gateway'], baseUrl: string) {
+  await waitFor(async () => (await fetch(`${baseUrl}/readyz`).catch(() => null))?.ok === true, {
+    timeoutMs: 30_000,
+    what: 'the gateway processes',
+  });
+  await waitFor(async () => childrenOf(gateway.process.pid ?? 0).length === 2, {
+    timeoutMs: 30_000,
+    what: 'two forked gateway processes',
+  });
+}
+
 describe('GATEWAY_PROCESSES', () => {
   it('2: two gateway processes answer on one port, and a task accepted by one is collected through the port', async () => {
     const { gateway, baseUrl } = await startGateway('2');
     try {
-      await waitFor(async () => (await fetch(`${baseUrl}/readyz`).catch(() => null))?.ok === true, {
-        timeoutMs: 30_000,
-        what: 'the gateway processes',
-      });
-      await waitFor(async () => childrenOf(gateway.process.pid ?? 0).length === 2, {
-        timeoutMs: 30_000,
-        what: 'two forked gateway processes',
-      });
+      await bothReady(gateway, baseUrl);
       const accepted = await fetch(`${baseUrl}/node/execute`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -78,14 +83,7 @@ describe('GATEWAY_PROCESSES', () => {
   it('a gateway process that dies takes the others down, and the primary exits non-zero saying so', async () => {
     const { gateway, baseUrl } = await startGateway('2');
     try {
-      await waitFor(async () => (await fetch(`${baseUrl}/readyz`).catch(() => null))?.ok === true, {
-        timeoutMs: 30_000,
-        what: 'the gateway processes',
-      });
-      await waitFor(async () => childrenOf(gateway.process.pid ?? 0).length === 2, {
-        timeoutMs: 30_000,
-        what: 'two forked gateway processes',
-      });
+      await bothReady(gateway, baseUrl);
       const [victim, other] = childrenOf(gateway.process.pid ?? 0);
       process.kill(victim ?? 0, 'SIGKILL');
       expect(await gateway.exited).toBe(1);

@@ -34,7 +34,13 @@ export interface RedisCluster {
   stop(): Promise<void>;
 }
 
-async function ping(port: number, password?: string): Promise<string> {
+/** One command to one node on a connection of its own, which is closed after. */
+async function askNode(
+  port: number,
+  password: string | undefined,
+  command: string,
+  ...args: string[]
+): Promise<unknown> {
   const probe = new Redis({
     port,
     host: '127.0.0.1',
@@ -46,7 +52,7 @@ async function ping(port: number, password?: string): Promise<string> {
   probe.on('error', () => undefined);
   try {
     await probe.connect();
-    return await probe.ping();
+    return await probe.call(command, ...args);
   } finally {
     probe.disconnect();
   }
@@ -102,7 +108,7 @@ export async function startRedisCluster(options: { masters?: number; password?: 
           await waitFor(
             async () => {
               if (child.exitCode !== null) throw new Error(`cluster node on port ${port} exited early`);
-              return (await ping(port, options.password)) === 'PONG';
+              return (await askNode(port, options.password, 'PING')) === 'PONG';
             },
             { timeoutMs: 10_000, what: `cluster node ${port}` },
           );
@@ -131,21 +137,8 @@ export async function startRedisCluster(options: { masters?: number; password?: 
     for (const { port } of started) {
       await waitFor(
         async () => {
-          const probe = new Redis({
-            port,
-            host: '127.0.0.1',
-            lazyConnect: true,
-            maxRetriesPerRequest: 0,
-            retryStrategy: () => null,
-            ...(options.password ? { password: options.password } : {}),
-          });
-          probe.on('error', () => undefined);
-          try {
-            await probe.connect();
-            return String(await probe.call('CLUSTER', 'INFO')).includes('cluster_state:ok');
-          } finally {
-            probe.disconnect();
-          }
+          const info = await askNode(port, options.password, 'CLUSTER', 'INFO');
+          return String(info).includes('cluster_state:ok');
         },
         { timeoutMs: 20_000, intervalMs: 100, what: `cluster_state:ok on node ${port}` },
       );
