@@ -30,6 +30,7 @@ import {
   REPO_ROOT,
   cpuMicros,
   rssBytes,
+  runBench,
   sleep,
   startProcess,
   waitForHttp,
@@ -341,18 +342,4 @@ async function main(): Promise<void> {
   }
 }
 
-const deadline = setTimeout(
-  () => {
-    console.error('bench/gateway.ts: over its time limit; stopping');
-    void Promise.all(processes.map((p) => p.stop())).finally(() => process.exit(1));
-  },
-  (ROUNDS * 6 * (SECONDS + 25) + 240) * 1_000,
-);
-deadline.unref();
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBench('gateway.ts', (ROUNDS * 6 * (SECONDS + 25) + 240) * 1_000, main, processes);

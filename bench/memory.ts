@@ -18,6 +18,7 @@ import { Redis } from 'ioredis';
 import { TaskQueues, codec, createKeyLayout, createRedis, newTraceparent, planTask } from '@switchyard/shared';
 import { ensureSystemPackages } from '../scripts/lib/prerequisites.mjs';
 import { startRedisServer } from '../tests/support/redis-server.js';
+import { runBench } from './lib/processes.js';
 import { markdownTable, saveResults } from './lib/report.js';
 
 const TASKS = Math.min(Number(process.env.TASKS ?? 10_000), 1_000_000);
@@ -234,15 +235,4 @@ async function main(): Promise<void> {
   }
 }
 
-const deadline = setTimeout(() => {
-  console.error('bench/memory.ts: over its time limit; stopping');
-  process.exit(1);
-}, 600_000);
-deadline.unref();
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBench('memory.ts', 600_000, main);

@@ -22,7 +22,15 @@ import { request } from 'node:http';
 import { TaskQueues, createKeyLayout, createRedis } from '@switchyard/shared';
 import { ensureSystemPackages } from '../scripts/lib/prerequisites.mjs';
 import { freePort, startRedisServer } from '../tests/support/redis-server.js';
-import { PEERS_DIR, REPO_ROOT, cpuMicros, startProcess, waitForHttp, type BenchProcess } from './lib/processes.js';
+import {
+  PEERS_DIR,
+  REPO_ROOT,
+  cpuMicros,
+  runBench,
+  startProcess,
+  waitForHttp,
+  type BenchProcess,
+} from './lib/processes.js';
 import { markdownTable, saveResults } from './lib/report.js';
 
 const CONCURRENCY = Math.min(Number(process.env.CONCURRENCY ?? 10), 200);
@@ -228,18 +236,4 @@ async function main(): Promise<void> {
   }
 }
 
-const deadline = setTimeout(
-  () => {
-    console.error('bench/r-service.ts: over its time limit; stopping');
-    void Promise.all(processes.map((p) => p.stop())).finally(() => process.exit(1));
-  },
-  (3 * SECONDS + 600) * 1_000,
-);
-deadline.unref();
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBench('r-service.ts', (3 * SECONDS + 600) * 1_000, main, processes);

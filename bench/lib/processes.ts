@@ -97,3 +97,27 @@ export async function waitForHttp(url: string, what: string, timeoutMs = 30_000)
   }
   throw new Error(`${what} did not answer ${url} within ${timeoutMs} ms`);
 }
+
+/**
+ * Runs a bench's `main` and exits: 0 when it ends, 1 when it fails or outlives `limitMs` (then it
+ * stops `processes` first, so nothing it started is left behind).
+ */
+export function runBench(
+  file: string,
+  limitMs: number,
+  main: () => Promise<void>,
+  processes: readonly BenchProcess[] = [],
+): void {
+  const deadline = setTimeout(() => {
+    console.error(`bench/${file}: over its time limit; stopping`);
+    void Promise.all(processes.map((p) => p.stop())).finally(() => process.exit(1));
+  }, limitMs);
+  deadline.unref();
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}
