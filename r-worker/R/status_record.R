@@ -132,14 +132,24 @@ is_terminal_record <- function(record) {
   !is.null(record) && isTRUE(record$state %in% terminal_states())
 }
 
+# The record as it is stored (shared/src/stored-record.ts): without task_id, which its key and its
+# event's `task` field name, and without its NULL fields; decode_record puts both back.
 encode_record <- function(record) {
   missing_fields <- setdiff(record_fields(), names(record))
   if (length(missing_fields) > 0) {
     stop(sprintf("status record lacks %s", paste(missing_fields, collapse = ", ")), call. = FALSE)
   }
-  msgpack_encode(in_field_order(record))
+  stored <- in_field_order(record)
+  stored$task_id <- NULL
+  msgpack_encode(stored[!vapply(stored, is.null, logical(1))])
 }
 
-decode_record <- function(bytes) {
-  if (is.null(bytes)) NULL else msgpack_decode(as_bytes(bytes))
+# The whole record of `task_id` stored as `bytes`, in field order, or NULL when there is none.
+decode_record <- function(bytes, task_id) {
+  if (is.null(bytes)) {
+    return(NULL)
+  }
+  stored <- msgpack_decode(as_bytes(bytes))
+  stored$task_id <- task_id
+  in_field_order(stored)
 }

@@ -202,7 +202,7 @@ new_task_queues <- function(redis, scripts, keys, record_ttl_seconds, kind = "r"
 
   # The stored record of a task of queue `name`, or NULL.
   read_record <- function(name, task_id) {
-    decode_record(redis$get_raw(queue(name)$task(task_id)))
+    decode_record(redis$get_raw(queue(name)$task(task_id)), task_id)
   }
 
   list(

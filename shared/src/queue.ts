@@ -12,6 +12,7 @@
 import { ClusterMarkerWaits } from './cluster-marker-waits.js';
 import { isCluster, type Redis } from './redis.js';
 import { codec } from './codec.js';
+import { encodeRecord } from './stored-record.js';
 import type { KeyLayout, QueueKeys } from './keys.js';
 import { defineLuaScripts, type ScriptCaller } from './lua.js';
 import { scriptOutcome, type ScriptOutcome } from './script-codes.js';
@@ -100,7 +101,7 @@ export class TaskQueues {
       q.seq,
       q.events,
       record.task_id,
-      codec.encode(record),
+      encodeRecord(record),
       codec.encode(payload),
       this.recordTtlSeconds,
       payload.options.priority,
@@ -153,7 +154,7 @@ export class TaskQueues {
     for (const { record, deadLetter } of finished) {
       if (record.queue !== name)
         throw new Error(`finishAndClaim(${name}): task ${record.task_id} is of ${record.queue}`);
-      perTask.push(record.task_id, codec.encode(record), deadLetter ? '1' : '', record.task, record.state);
+      perTask.push(record.task_id, encodeRecord(record), deadLetter ? '1' : '', record.task, record.state);
       perTask.push(...runTimeArguments(record));
     }
     const [acks, flat, next] = (await this.scripts.finishAndClaim(
@@ -237,7 +238,7 @@ export class TaskQueues {
       q.task(record.task_id),
       q.events,
       token,
-      codec.encode(record),
+      encodeRecord(record),
       this.recordTtlSeconds,
       record.task_id,
     );
@@ -266,7 +267,7 @@ export class TaskQueues {
       q.stats,
       record.task_id,
       token,
-      codec.encode(record),
+      encodeRecord(record),
       this.recordTtlSeconds,
       Date.now() + delayMs,
       Date.now(),
@@ -288,7 +289,7 @@ export class TaskQueues {
       q.events,
       record.task_id,
       token,
-      codec.encode(record),
+      encodeRecord(record),
       this.recordTtlSeconds,
       this.wakeOf(),
       q.id,
@@ -325,7 +326,7 @@ export class TaskQueues {
         q.events,
         q.stats,
         revokedRecord.task_id,
-        codec.encode(revokedRecord),
+        encodeRecord(revokedRecord),
         this.recordTtlSeconds,
         this.keys.cancelChannel(this.kind),
         Date.now(),
@@ -349,7 +350,7 @@ export class TaskQueues {
         q.seq,
         q.events,
         pendingRecord.task_id,
-        codec.encode(pendingRecord),
+        encodeRecord(pendingRecord),
         this.recordTtlSeconds,
         this.wakeOf(),
         q.id,

@@ -3,9 +3,9 @@
  * the task's queue, whose keys hold the record. A task never changes queue, so locators are cached.
  */
 import type { Redis } from './redis.js';
-import { codec } from './codec.js';
 import { parseQueueId, type KeyLayout } from './keys.js';
 import { TaskRecord } from './status.js';
+import { decodeRecord } from './stored-record.js';
 
 export interface RecordReader {
   /** The record of `taskId`, or null when there is none (never existed, or expired). */
@@ -40,7 +40,7 @@ export function createRecordReader(redis: Redis, keys: KeyLayout): RecordReader 
       if (where === null) return null;
       const bytes = await redis.getBuffer(keys.queue(where.kind, where.queue).task(taskId));
       if (bytes === null) return null;
-      return TaskRecord.parse(codec.decode(bytes));
+      return TaskRecord.parse(decodeRecord(taskId, bytes));
     },
   };
 }

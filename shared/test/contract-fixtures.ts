@@ -13,7 +13,8 @@ import { OPTION_LIMITS } from '../src/options.js';
 import { LOCATOR_SLACK_SECONDS } from '../src/queue.js';
 import { RUNTIME_BUCKETS_SECONDS } from '../src/task-metrics.js';
 import { SCRIPT_CODES } from '../src/script-codes.js';
-import { RECORD_FIELDS, TASK_STATES, TERMINAL_STATES, type TaskRecord } from '../src/status.js';
+import { RECORD_FIELDS, TASK_STATES, TERMINAL_STATES, TaskRecord } from '../src/status.js';
+import { encodeRecord } from '../src/stored-record.js';
 import { TASK_CATALOGUE, TASK_LIMITS, WORKER_KINDS } from '../src/tasks.js';
 import { RECORD_STATUS, TRANSITIONS } from '../src/transitions.js';
 import { WORKER_HEARTBEAT } from '../src/workers.js';
@@ -238,20 +239,26 @@ export function contractFiles(): Record<string, unknown> {
     },
     'status-vectors.json': {
       description:
-        'MessagePack vectors: `msgpack_hex` is exactly what encoding `value` must produce, and decoding it must give `value` back. Whole numbers within 32 bits are ints, all other numbers float64, maps keep key order.',
+        'MessagePack vectors: `msgpack_hex` is exactly what encoding `value` must produce, and decoding it must give `value` back. Whole numbers within 32 bits are ints, all other numbers float64, maps keep key order. A record vector also has `stored_hex`: the record as it is stored (shared/src/stored-record.ts: without task_id and without its null fields), which reads back as `value` given the task id.',
       vectors: Object.entries(VALUES).map(([name, value]) => {
-        const shaped = name.endsWith('_record') ? inFieldOrder(value as Record<string, unknown>) : value;
-        return { name, value: shaped, msgpack_hex: codec.encode(shaped).toString('hex') };
+        if (!name.endsWith('_record')) return { name, value, msgpack_hex: codec.encode(value).toString('hex') };
+        const record = TaskRecord.parse(inFieldOrder(value as Record<string, unknown>));
+        return {
+          name,
+          value: record,
+          msgpack_hex: codec.encode(record).toString('hex'),
+          stored_hex: encodeRecord(record).toString('hex'),
+        };
       }),
     },
     'transition-vectors.json': {
       description:
-        'Each record transition of shared/src/transitions.ts: `transition` applied to `from` with `args`, at time `now`, gives `to` (fields in record order; `to_msgpack_hex` its exact bytes).',
+        'Each record transition of shared/src/transitions.ts: `transition` applied to `from` with `args`, at time `now`, gives `to` (fields in record order; `to_stored_hex` its exact bytes as stored, without task_id and null fields).',
       now: NOW,
       vectors: TRANSITION_CASES.map(({ transition, from, args }) => {
         const apply = TRANSITIONS[transition] as (record: TaskRecord, ...rest: unknown[]) => TaskRecord;
         const to = apply(from, ...args, NOW);
-        return { transition, from, args, to, to_msgpack_hex: codec.encode(to).toString('hex') };
+        return { transition, from, args, to, to_stored_hex: encodeRecord(to).toString('hex') };
       }),
     },
     'lua-digests.json': {

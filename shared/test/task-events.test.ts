@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { codec } from '../src/codec.js';
+import { decodeRecord } from '../src/stored-record.js';
 import { createKeyLayout, type KeyLayout } from '../src/keys.js';
 import { planTask } from '../src/plan.js';
 import { TaskQueues } from '../src/queue.js';
@@ -43,7 +43,7 @@ async function events(): Promise<{ task: string; record: TaskRecord }[]> {
   const entries = await redis.xrangeBuffer(keys.queue('node', 'default').events, '-', '+');
   return entries.map(([, fields]) => ({
     task: String(fields[1]),
-    record: codec.decode(fields[3] as Buffer) as TaskRecord,
+    record: decodeRecord(String(fields[1]), fields[3] as Buffer),
   }));
 }
 

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { R_TASKS, TaskOptionsRequest, TaskRecord, codec } from '@switchyard/shared';
+import { R_TASKS, TaskOptionsRequest, TaskRecord, decodeRecord, encodeRecord } from '@switchyard/shared';
 import { fieldsOf } from '../../gateway/src/http/validation.js';
 import { failingLmFit, lmFitError, useRWorkerService } from '../support/r-worker.js';
 
@@ -90,8 +90,11 @@ describe('delivery options, end to end', () => {
     const taskId = await submit('summary_stats', [[1, 2, 3]], { options });
     const final = await waitForState(taskId, ['SUCCESS', 'FAILURE']);
     expect(final).toMatchObject({ state: 'SUCCESS', max_attempts: 4, priority: 8, eta: null, expires_at: '2999-01-01T00:00:00.123Z' });
-    const stored = codec.decode((await service.redis.getBuffer(service.keys.queue('r', 'default').task(taskId))) as Buffer);
-    expect(Object.keys(stored as object)).toEqual(Object.keys(TaskRecord.shape));
+    const stored = (await service.redis.getBuffer(service.keys.queue('r', 'default').task(taskId)))!;
+    // Stored as TypeScript stores it: field order, without the task id and the null fields.
+    const whole = decodeRecord(taskId, stored);
+    expect(Object.keys(whole)).toEqual(Object.keys(TaskRecord.shape));
+    expect(stored.equals(encodeRecord(TaskRecord.parse(whole)))).toBe(true);
     for (const [task, args] of Object.entries({ long_task: [1], summary_stats: [[1, 2, 3]] })) {
       const plain = await waitForState(await submit(task, args), ['SUCCESS', 'FAILURE']);
       expect(plain.max_attempts).toBe(R_TASKS[task as keyof typeof R_TASKS].defaults.max_attempts);

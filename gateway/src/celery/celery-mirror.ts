@@ -10,7 +10,7 @@
  * miss; a state already mirrored is not written twice.
  */
 import {
-  codec,
+  decodeRecord,
   isTerminal,
   type KeyLayout,
   type Logger,
@@ -100,7 +100,7 @@ export class CeleryMirror {
       if (entry.task === undefined || !this.watching.has(entry.task)) return;
       const bytes = entry.fields.get('record');
       if (!bytes) return;
-      const record = codec.decode(bytes) as TaskRecord;
+      const record = decodeRecord(entry.task, bytes);
       this.writes = this.writes
         .then(() => this.mirrorRecord(record))
         .catch((error: unknown) => this.deps.logger.warn('celery mirror: the sweep will try again', { error }));

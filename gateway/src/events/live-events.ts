@@ -10,7 +10,7 @@
  *   steps' task events; they end once the workflow has ended.
  */
 import {
-  codec,
+  decodeRecord,
   isTerminal,
   isWorkflowFinished,
   parseQueueId,
@@ -40,7 +40,7 @@ export interface LiveEventsDeps {
 
 function recordOf(entry: StreamEntry): TaskRecord | null {
   const bytes = entry.fields.get('record');
-  return bytes ? (codec.decode(bytes) as TaskRecord) : null;
+  return bytes && entry.task !== undefined ? decodeRecord(entry.task, bytes) : null;
 }
 
 /** An event written before `snapshot` was read, which would show an older state after it. */

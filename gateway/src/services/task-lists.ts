@@ -3,7 +3,7 @@
  * and those that changed lately (the event streams), e.g. the latest failures with their errors.
  */
 import {
-  codec,
+  decodeRecord,
   parseQueueId,
   type KeyLayout,
   type Redis,
@@ -38,7 +38,7 @@ export function createTaskLists(redis: Redis, keys: KeyLayout) {
     if (taskIds.length === 0) return [];
     const q = keys.queue(kind, name);
     const stored = await redis.mgetBuffer(...taskIds.map((id) => q.task(id)));
-    return stored.flatMap((bytes) => (bytes ? [codec.decode(bytes) as TaskRecord] : []));
+    return stored.flatMap((bytes, i) => (bytes ? [decodeRecord(taskIds[i]!, bytes)] : []));
   }
 
   return {
@@ -69,7 +69,7 @@ export function createTaskLists(redis: Redis, keys: KeyLayout) {
             const bytes = fields.get('record');
             if (taskId === undefined || bytes === undefined || seen.has(taskId)) continue;
             seen.add(taskId); // newest first: the first entry of a task is its latest change
-            const record = codec.decode(bytes) as TaskRecord;
+            const record = decodeRecord(taskId, bytes);
             if (record.state === filter.state) found.push(record);
             if (found.length >= filter.limit) break;
           }

@@ -122,7 +122,7 @@ test_that("every record written is an event of its queue, and finish counts the 
   expect_true(t$queues$finish(done, "tok"))
   q <- t$keys$queue("r", "default")
   entries <- t$redis$command(list("XRANGE", q$events, "-", "+"))
-  states <- vapply(entries, function(entry) decode_record(entry[[2]][[4]])$state, "")
+  states <- vapply(entries, function(entry) decode_record(entry[[2]][[4]], id)$state, "")
   expect_identical(states, c("PENDING", "STARTED", "SUCCESS"))
   expect_identical(unique(vapply(entries, function(entry) rawToChar(entry[[2]][[2]]), "")), id)
   stats <- t$redis$command(list("HGETALL", q$stats))

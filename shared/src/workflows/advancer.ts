@@ -11,7 +11,7 @@
  * message or a crash left.
  */
 import type { Redis } from '../redis.js';
-import { codec } from '../codec.js';
+import { decodeRecord } from '../stored-record.js';
 import { parseQueueId } from '../keys.js';
 import type { Logger } from '../logger.js';
 import { planTask } from '../plan.js';
@@ -201,7 +201,7 @@ export class WorkflowAdvancer {
 
   private async stepRecord(kind: WorkerKind, name: string, taskId: string): Promise<TaskRecord | null> {
     const bytes = await this.deps.redis.getBuffer(this.deps.queues[kind].queue(name).task(taskId));
-    return bytes === null ? null : TaskRecord.parse(codec.decode(bytes));
+    return bytes === null ? null : TaskRecord.parse(decodeRecord(taskId, bytes));
   }
 
   /** Runs one piece of work after the previous one, so a process never races itself. */

@@ -5,6 +5,7 @@
  */
 import type { Redis } from '../redis.js';
 import { codec } from '../codec.js';
+import { encodeRecord } from '../stored-record.js';
 import type { KeyLayout } from '../keys.js';
 import { defineLuaScripts, type ScriptCaller } from '../lua.js';
 import type { TaskPayload } from '../queue.js';
@@ -42,7 +43,7 @@ export class WorkflowSteps {
         q.events,
         record.task_id,
         codec.encode(payload),
-        codec.encode(record),
+        encodeRecord(record),
         this.recordTtlSeconds,
         payload.options.eta === null ? 0 : Date.parse(payload.options.eta),
         now,
