@@ -8,14 +8,18 @@ import { freePort, startRedisServer, uniquePrefix, type RedisServer } from '../.
 import { startService, type ServiceProcess } from '../../tests/support/services.js';
 import { waitFor } from '../../tests/support/wait.js';
 
-/** Process ids whose parent is `pid`, from /proc. */
+/**
+ * The gateway processes the primary `pid` forked. Only those: when tsx has to compile, the primary
+ * also has an esbuild service process as its child.
+ */
 function childrenOf(pid: number): number[] {
   return readdirSync('/proc')
     .filter((entry) => /^\d+$/.test(entry))
     .filter((entry) => {
       try {
         const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+        const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        return parent === pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('gateway/src/main.ts');
       } catch {
         return false;
       }

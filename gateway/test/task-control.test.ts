@@ -1,7 +1,7 @@
 /** Options, idempotency, cancellation and dead letters as a caller of the gateway sees them. */
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { codec, failed, type TaskQueues } from '@switchyard/shared';
+import { codec, failed, readPayload, type TaskQueues } from '@switchyard/shared';
 import { startRedisServer, type RedisServer } from '../../tests/support/redis-server.js';
 import { waitFor } from '../../tests/support/wait.js';
 import { buildGateway, type TestGateway } from './helpers.js';
@@ -39,8 +39,17 @@ describe('execute options', () => {
     expect(expiresIn).toBeGreaterThan(50_000);
     expect(expiresIn).toBeLessThanOrEqual(60_000);
     const jobKey = gateway.keys.queue('node', 'default').job(response.body.task_id);
-    const payload = codec.decode((await gateway.redis.hgetBuffer(jobKey, 'payload'))!) as { options: object };
-    expect(payload.options).toEqual({
+    const job = await gateway.redis.hgetallBuffer(jobKey);
+    // The job keeps only the options that differ from add's defaults (no retry, priority 5, no limits)…
+    expect((codec.decode(job.payload!) as { options: object }).options).toEqual({
+      max_attempts: 4,
+      backoff: { type: 'exponential', delay_ms: 500, jitter: true },
+      time_limit_ms: 2_000,
+      expires_at: record!.expires_at,
+    });
+    // …and its worker reads every option back.
+    const { options } = readPayload('node', job.payload!, String(job.created_at), String(job.traceparent ?? ''));
+    expect(options).toEqual({
       max_attempts: 4,
       backoff: { type: 'exponential', delay_ms: 500, jitter: true },
       soft_time_limit_ms: null,

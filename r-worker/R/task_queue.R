@@ -75,12 +75,14 @@ new_task_queues <- function(redis, scripts, keys, record_ttl_seconds, kind = "r"
     if (!claimed_locator && !identical(as_text(redis$get_raw(locator) %or% ""), q$id)) {
       return("task_exists")
     }
+    stored <- store_payload(payload)
     reply <- run(
       "enqueue-7",
       c(q$task(record$task_id), q$job(record$task_id), q$wait, q$delayed, q$marker, q$seq, q$events),
       list(
-        record$task_id, encode_record(record), msgpack_encode(payload), record_ttl_seconds,
-        payload$options$priority, due, max_length, if (wake) keys$wake_channel(kind) else "", now, q$id
+        record$task_id, encode_record(record), stored$payload, record_ttl_seconds,
+        payload$options$priority, due, max_length, if (wake) keys$wake_channel(kind) else "", now, q$id,
+        "", 0L, stored$created_at, stored$traceparent
       )
     )
     outcome <- script_outcome(reply)
@@ -120,16 +122,16 @@ new_task_queues <- function(redis, scripts, keys, record_ttl_seconds, kind = "r"
     flat <- reply[[2]] %or% list()
     tasks <- list()
     i <- 1L
-    while (i + 4L <= length(flat)) {
+    while (i + 6L <= length(flat)) {
       tasks[[length(tasks) + 1L]] <- list(
         task_id = as_text(flat[[i]]),
         queue = name,
-        payload = msgpack_decode(as_bytes(flat[[i + 1L]])),
+        payload = read_payload(flat[[i + 1L]], as_text(flat[[i + 5L]] %or% ""), as_text(flat[[i + 6L]] %or% "")),
         attempts = as.integer(flat[[i + 2L]]),
         failures = as.integer(flat[[i + 3L]]),
         revoked = identical(as_text(flat[[i + 4L]] %or% ""), "1")
       )
-      i <- i + 5L
+      i <- i + 7L
     }
     list(acknowledged = acks, tasks = tasks, next_work_at = as.numeric(reply[[3]]))
   }

@@ -18,7 +18,7 @@
     bucket (upper bound, '+Inf' last).
   Returns { acks, taken, next }: acks holds, per finished task in order, 1 (ok: acknowledged, or
   already by this very call sent before) or -1 (lease_lost: another worker owns it, nothing changed);
-  taken holds 5 entries a task taken (see the claim fragment); next is when the queue next has work
+  taken holds 7 entries a task taken (see the claim fragment); next is when the queue next has work
   (ms; 0 now, -1 never), which bounds how long the worker may block, or -1 when it took none. ]]
 --@include lease
 --@include dead-letter

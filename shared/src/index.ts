@@ -10,6 +10,7 @@ export * from './transitions.js';
 export * from './queue.js';
 export * from './records.js';
 export * from './stored-record.js';
+export * from './stored-payload.js';
 export * from './task-metrics.js';
 export * from './routing.js';
 export * from './workers.js';

@@ -2,9 +2,10 @@
  * What the queue scripts hand a worker and take back: a task's payload as stored at enqueue, a task
  * as claimed, a finished task as acknowledged, and a queue's counts.
  */
-import { codec } from './codec.js';
+import { readPayload } from './stored-payload.js';
 import type { TaskOptions } from './options.js';
 import type { TaskRecord } from './status.js';
+import type { WorkerKind } from './tasks.js';
 
 /** What a worker needs to run a task, stored in its job hash at enqueue. */
 export interface TaskPayload {
@@ -49,14 +50,14 @@ export interface FinishedTask {
   deadLetter: boolean;
 }
 
-/** The tasks a script took (5 entries a task, see shared/lua/includes/claim.lua), decoded. */
-export function decodeTaken(flat: readonly (Buffer | number)[], queue: string): ClaimedTask[] {
+/** The tasks a script took from a queue of `kind` (7 entries a task, see shared/lua/includes/claim.lua), decoded. */
+export function decodeTaken(flat: readonly (Buffer | number)[], kind: WorkerKind, queue: string): ClaimedTask[] {
   const tasks: ClaimedTask[] = [];
-  for (let i = 0; i + 4 < flat.length; i += 5) {
+  for (let i = 0; i + 6 < flat.length; i += 7) {
     tasks.push({
       taskId: String(flat[i]),
       queue,
-      payload: codec.decode(flat[i + 1] as Buffer) as TaskPayload,
+      payload: readPayload(kind, flat[i + 1] as Buffer, String(flat[i + 5]), String(flat[i + 6])),
       attempts: Number(flat[i + 2]),
       failures: Number(flat[i + 3]),
       revoked: String(flat[i + 4]) === '1',

@@ -11,8 +11,8 @@
  */
 import { ClusterMarkerWaits } from './cluster-marker-waits.js';
 import { isCluster, type Redis } from './redis.js';
-import { codec } from './codec.js';
 import { encodeRecord } from './stored-record.js';
+import { storePayload } from './stored-payload.js';
 import type { KeyLayout, QueueKeys } from './keys.js';
 import { defineLuaScripts, type ScriptCaller } from './lua.js';
 import { scriptOutcome, type ScriptOutcome } from './script-codes.js';
@@ -92,6 +92,7 @@ export class TaskQueues {
     if ((await this.redis.set(locator, q.id, 'EX', locatorTtl, 'NX')) === null) {
       if ((await this.redis.get(locator)) !== q.id) return 'task_exists';
     }
+    const stored = storePayload(this.kind, payload);
     const reply = await this.scripts.enqueue(
       q.task(record.task_id),
       q.job(record.task_id),
@@ -102,7 +103,7 @@ export class TaskQueues {
       q.events,
       record.task_id,
       encodeRecord(record),
-      codec.encode(payload),
+      stored.payload,
       this.recordTtlSeconds,
       payload.options.priority,
       due,
@@ -112,6 +113,8 @@ export class TaskQueues {
       q.id,
       payload.workflow_id ?? '',
       earlierAttempts,
+      stored.created_at,
+      stored.traceparent,
     );
     const outcome = scriptOutcome(reply);
     if (outcome === 'queue_full') await this.redis.del(locator);
@@ -181,7 +184,7 @@ export class TaskQueues {
     )) as [number[], (Buffer | number)[], number];
     return {
       acknowledged: acks.map((ack) => scriptOutcome(ack) === 'ok'),
-      tasks: decodeTaken(flat, name),
+      tasks: decodeTaken(flat, this.kind, name),
       nextWorkAt: Number(next),
     };
   }

@@ -16,10 +16,16 @@ test_that("a valid submission is queued at once: 202 created, its PENDING record
   expect_identical(rawToChar(setup$redis$command(list("GET", setup$keys$locator(task_id)))), "r:models")
   q <- setup$keys$queue("r", "models")
   expect_identical(setup$redis$command(list("ZCARD", q$delayed)), 1)
-  payload <- msgpack_decode(setup$redis$command(list("HGET", q$job(task_id), "payload")))
-  expect_identical(names(payload), c("task", "args", "created_at", "options"))
+  job <- setup$redis$command(list("HGETALL", q$job(task_id)))
+  job <- stats::setNames(job[c(FALSE, TRUE)], vapply(job[c(TRUE, FALSE)], rawToChar, ""))
+  # The job keeps only the options that differ from the task's defaults, the timestamp and trace beside them.
+  stored <- msgpack_decode(job$payload)
+  expect_identical(names(stored), c("task", "args", "options"))
+  expect_identical(names(stored$options), c("priority", "eta"))
+  expect_identical(rawToChar(job$created_at), record$created_at)
+  payload <- read_payload(job$payload, rawToChar(job$created_at), "")
   expect_identical(names(payload$options), c("max_attempts", "backoff", "soft_time_limit_ms", "time_limit_ms", "expires_at", "priority", "eta"))
-  expect_identical(payload$created_at, record$created_at)
+  expect_identical(payload$options[c("max_attempts", "priority", "eta")], list(max_attempts = 3L, priority = 7L, eta = record$eta))
 })
 
 test_that("a reused id is 409 task_exists; a bad queue 422 naming queue; bad JSON 400", {

@@ -4,7 +4,7 @@
  * keys and with the same script loader.
  */
 import type { Redis } from '../redis.js';
-import { codec } from '../codec.js';
+import { storePayload } from '../stored-payload.js';
 import { encodeRecord } from '../stored-record.js';
 import type { KeyLayout } from '../keys.js';
 import { defineLuaScripts, type ScriptCaller } from '../lua.js';
@@ -42,7 +42,7 @@ export class WorkflowSteps {
         q.seq,
         q.events,
         record.task_id,
-        codec.encode(payload),
+        storePayload(this.kind, payload).payload,
         encodeRecord(record),
         this.recordTtlSeconds,
         payload.options.eta === null ? 0 : Date.parse(payload.options.eta),
