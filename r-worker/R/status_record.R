@@ -133,7 +133,8 @@ is_terminal_record <- function(record) {
 }
 
 # The record as it is stored (shared/src/stored-record.ts): without task_id, which its key and its
-# event's `task` field name, and without its NULL fields; decode_record puts both back.
+# event's `task` field name, without its NULL fields, and without updated_at while it equals
+# created_at; decode_record puts them back.
 encode_record <- function(record) {
   missing_fields <- setdiff(record_fields(), names(record))
   if (length(missing_fields) > 0) {
@@ -141,6 +142,7 @@ encode_record <- function(record) {
   }
   stored <- in_field_order(record)
   stored$task_id <- NULL
+  if (identical(stored$updated_at, stored$created_at)) stored$updated_at <- NULL
   msgpack_encode(stored[!vapply(stored, is.null, logical(1))])
 }
 
@@ -151,5 +153,6 @@ decode_record <- function(bytes, task_id) {
   }
   stored <- msgpack_decode(as_bytes(bytes))
   stored$task_id <- task_id
+  if (is.null(stored$updated_at)) stored$updated_at <- stored$created_at
   in_field_order(stored)
 }

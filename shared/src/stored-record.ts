@@ -1,9 +1,10 @@
 /**
  * How a status record is stored, in its STRING key and in its queue's event stream: MessagePack of
- * the record without `task_id` (the key and the stream entry's `task` field name it) and without
- * its null fields. Most of a waiting task's record is nulls (workflow, trace, result, error, eta,
- * expiry and three timestamps) and its id, 120-130 bytes of each copy, and there are two copies
- * (record and event). Readers put both back, so every reader sees the whole TaskRecord, in
+ * the record without `task_id` (the key and the stream entry's `task` field name it), without its
+ * null fields, and without `updated_at` while it equals `created_at`. Most of a waiting task's
+ * record is nulls (workflow, trace, result, error, eta, expiry and two timestamps), its id and a
+ * repeated timestamp, about 160 bytes of each copy, and there are two copies (record and event).
+ * Readers put them back, so every reader sees the whole TaskRecord, in
  * RECORD_FIELDS order. The R worker stores records the same way (r-worker/R/status_record.R),
  * checked byte for byte against the `stored` vectors of shared/contracts/status-vectors.json.
  * A record stored whole (before this form) reads back the same.
@@ -17,6 +18,7 @@ export function encodeRecord(record: TaskRecord): Buffer {
     const value = record[field];
     if (field !== 'task_id' && value !== null && value !== undefined) stored[field] = value;
   }
+  if (record.updated_at === record.created_at) delete stored.updated_at;
   return codec.encode(stored);
 }
 
@@ -29,6 +31,7 @@ export function decodeRecord(taskId: string, bytes: Buffer | Uint8Array): TaskRe
   const fields = new Map<string, unknown>(typeof stored === 'object' && stored !== null ? Object.entries(stored) : []);
   const record: Record<string, unknown> = {};
   for (const field of RECORD_FIELDS) record[field] = field === 'task_id' ? taskId : (fields.get(field) ?? null);
+  record.updated_at ??= record.created_at;
   // The one place a stored record becomes typed: every field is there, filled from the stored map.
   return record as TaskRecord;
 }

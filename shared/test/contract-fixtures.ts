@@ -239,7 +239,7 @@ export function contractFiles(): Record<string, unknown> {
     },
     'status-vectors.json': {
       description:
-        'MessagePack vectors: `msgpack_hex` is exactly what encoding `value` must produce, and decoding it must give `value` back. Whole numbers within 32 bits are ints, all other numbers float64, maps keep key order. A record vector also has `stored_hex`: the record as it is stored (shared/src/stored-record.ts: without task_id and without its null fields), which reads back as `value` given the task id.',
+        'MessagePack vectors: `msgpack_hex` is exactly what encoding `value` must produce, and decoding it must give `value` back. Whole numbers within 32 bits are ints, all other numbers float64, maps keep key order. A record vector also has `stored_hex`: the record as it is stored (shared/src/stored-record.ts: without task_id, without its null fields, and without updated_at while it equals created_at), which reads back as `value` given the task id.',
       vectors: Object.entries(VALUES).map(([name, value]) => {
         if (!name.endsWith('_record')) return { name, value, msgpack_hex: codec.encode(value).toString('hex') };
         const record = TaskRecord.parse(inFieldOrder(value as Record<string, unknown>));
@@ -253,7 +253,7 @@ export function contractFiles(): Record<string, unknown> {
     },
     'transition-vectors.json': {
       description:
-        'Each record transition of shared/src/transitions.ts: `transition` applied to `from` with `args`, at time `now`, gives `to` (fields in record order; `to_stored_hex` its exact bytes as stored, without task_id and null fields).',
+        'Each record transition of shared/src/transitions.ts: `transition` applied to `from` with `args`, at time `now`, gives `to` (fields in record order; `to_stored_hex` its exact bytes as stored, without task_id, null fields and an updated_at equal to created_at).',
       now: NOW,
       vectors: TRANSITION_CASES.map(({ transition, from, args }) => {
         const apply = TRANSITIONS[transition] as (record: TaskRecord, ...rest: unknown[]) => TaskRecord;

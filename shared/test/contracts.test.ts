@@ -27,12 +27,13 @@ describe('shared/contracts', () => {
   }
 
   for (const vector of vectors.filter((v) => v.stored_hex !== undefined)) {
-    it(`the ${vector.name} vector is stored without its task id and nulls, and reads back whole`, () => {
+    it(`the ${vector.name} vector is stored without its task id, nulls and an unchanged updated_at, and reads back whole`, () => {
       const record = TaskRecord.parse(vector.value);
       const stored = encodeRecord(record);
       expect(stored.toString('hex')).toBe(vector.stored_hex);
       expect(Object.keys(codec.decode(stored) as object)).not.toContain('task_id');
       expect(Object.values(codec.decode(stored) as object)).not.toContain(null);
+      expect('updated_at' in (codec.decode(stored) as object)).toBe(record.updated_at !== record.created_at);
       expect(decodeRecord(record.task_id, stored)).toEqual(vector.value);
       expect(Object.keys(decodeRecord(record.task_id, stored))).toEqual(Object.keys(record));
     });
