@@ -214,7 +214,7 @@ async function main(): Promise<void> {
     const storedPayload = storePayload('node', sy.sample.payload);
     const payloadBytes = storedPayload.payload.length;
     console.log(
-      `\nSwitchyard's record: ${recordBytes} bytes of MessagePack as stored, without its task id and null fields (twice: the record key and its event stream entry)`,
+      `\nSwitchyard's record: ${recordBytes} bytes of MessagePack as stored, without its task id, null fields and an updated_at equal to created_at (twice: the record key and its event stream entry)`,
     );
     const storedFields = codec.decode(storedRecord) as Record<string, unknown>;
     console.log(markdownTable(['record field', 'bytes (key + value)', 'value'], fieldBytes(storedFields)));
