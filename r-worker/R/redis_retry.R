@@ -81,7 +81,7 @@ send_with_retry <- function(link, args, idempotent, retry_seconds, where, on_out
       if (retry_seconds <= 0) stop(structure(outcome, class = c("redis_unavailable", class(outcome))))
       stop(redis_unavailable_error(sprintf(
         "Redis at %s could not be reached for %s s (REDIS_RETRY_SECONDS): %s",
-        where, format_whole(retry_seconds), conditionMessage(outcome)
+        where, as.character(retry_seconds), conditionMessage(outcome)
       )))
     }
     if (waits == 0L && !is.null(on_outage)) on_outage("started", waited, outcome)

@@ -218,18 +218,30 @@ read_resp_reply <- function(con, io_failure, timeout_seconds) {
   )
 }
 
+# Every RESP line is at least 3 bytes (its type and CRLF): those are read at once, then a byte at a
+# time up to the CRLF (a blocking socket cannot be asked for what has arrived so far), all under one
+# tryCatch, which in R costs more than the read itself.
 read_resp_line <- function(con, io_failure, timeout_seconds) {
-  buffer <- raw(64)
-  n <- 0L
-  repeat {
-    byte <- read_resp_bytes(con, 1, io_failure, timeout_seconds)
-    if (byte == as.raw(0x0a) && n > 0 && buffer[[n]] == as.raw(0x0d)) {
-      return(rawToChar(buffer[seq_len(n - 1L)]))
+  cr <- as.raw(0x0d)
+  lf <- as.raw(0x0a)
+  bytes <- tryCatch({
+    got <- readBin(con, "raw", 3L)
+    n <- length(got)
+    if (n == 3L) {
+      while (!(got[[n]] == lf && got[[n - 1L]] == cr)) {
+        byte <- readBin(con, "raw", 1L)
+        if (length(byte) == 0L) break
+        got <- c(got, byte)
+        n <- n + 1L
+      }
     }
-    n <- n + 1L
-    if (n > length(buffer)) buffer <- c(buffer, raw(length(buffer)))
-    buffer[[n]] <- byte
+    got
+  }, error = function(e) raw(0), warning = function(w) raw(0))
+  n <- length(bytes)
+  if (n < 3L || bytes[[n]] != lf || bytes[[n - 1L]] != cr) {
+    io_failure(sprintf("no complete answer within %s s (connection closed or timed out)", timeout_seconds))
   }
+  rawToChar(bytes[seq_len(n - 2L)])
 }
 
 read_resp_bytes <- function(con, n, io_failure, timeout_seconds) {

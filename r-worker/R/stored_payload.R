@@ -4,8 +4,19 @@
 # of their own. Each then stays short enough (64 bytes by default) for Redis to keep a waiting
 # task's job hash as a compact listpack instead of a hashtable.
 
-# What R task `task` runs with when nothing is asked (its tasks.json defaults, priority 5, no limits).
-default_task_options <- function(task) resolve_task_options(task_defaults(task))
+# What R task `task` runs with when nothing is asked (its tasks.json defaults, priority 5, no limits),
+# resolved once per task and process: every enqueue and claim asks.
+default_options_by_task <- new.env(parent = emptyenv())
+
+default_task_options <- function(task) {
+  known <- default_options_by_task[[task]]
+  if (!is.null(known)) {
+    return(known)
+  }
+  resolved <- resolve_task_options(task_defaults(task))
+  assign(task, resolved, envir = default_options_by_task)
+  resolved
+}
 
 same_option <- function(a, b) {
   if (is.null(a) || is.null(b)) {
