@@ -102,6 +102,17 @@ export interface TaskOptions {
   eta: string | null;
 }
 
+/** Every option of TaskOptions, in its order (shared/test/stored-payload.test.ts checks that none is missing). */
+export const TASK_OPTION_NAMES = [
+  'max_attempts',
+  'backoff',
+  'soft_time_limit_ms',
+  'time_limit_ms',
+  'expires_at',
+  'priority',
+  'eta',
+] as const satisfies readonly (keyof TaskOptions)[];
+
 export type TaskDefaults = Pick<TaskOptions, 'max_attempts' | 'backoff'> &
   Partial<Pick<TaskOptions, 'soft_time_limit_ms' | 'time_limit_ms'>>;
 

@@ -14,7 +14,7 @@
  * job with long data does.
  */
 import { codec } from './codec.js';
-import { NO_RETRY, resolveOptions, type TaskOptions } from './options.js';
+import { NO_RETRY, TASK_OPTION_NAMES, resolveOptions, type TaskOptions } from './options.js';
 import type { TaskPayload } from './queue-types.js';
 import { TASK_CATALOGUE, type WorkerKind } from './tasks.js';
 
@@ -51,13 +51,11 @@ function sameOption(a: TaskOptions[keyof TaskOptions], b: TaskOptions[keyof Task
 
 export function storePayload(kind: WorkerKind, payload: TaskPayload): StoredPayload {
   const defaults = defaultOptions(kind, payload.task);
-  const options: Partial<Record<keyof TaskOptions, unknown>> = {};
-  for (const [name, value] of Object.entries(payload.options) as [
-    keyof TaskOptions,
-    TaskOptions[keyof TaskOptions],
-  ][]) {
-    if (!sameOption(value, defaults[name])) options[name] = value;
-  }
+  const options: Partial<TaskOptions> = {};
+  const keepIfAsked = <K extends keyof TaskOptions>(name: K) => {
+    if (!sameOption(payload.options[name], defaults[name])) options[name] = payload.options[name];
+  };
+  TASK_OPTION_NAMES.forEach(keepIfAsked);
   const step =
     payload.workflow_id === undefined ? {} : { workflow_id: payload.workflow_id, parent_id: payload.parent_id };
   return {

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codec } from '../src/codec.js';
 import { createKeyLayout } from '../src/keys.js';
+import { NO_RETRY, TASK_OPTION_NAMES, resolveOptions } from '../src/options.js';
 import { planTask } from '../src/plan.js';
 import { TaskQueues } from '../src/queue.js';
 import { createRedis, type Redis } from '../src/redis.js';
@@ -25,6 +26,10 @@ afterAll(async () => {
 const traceparent = newTraceparent();
 
 describe('a stored payload', () => {
+  it('compares every option with its default (TASK_OPTION_NAMES lists them all)', () => {
+    expect(Object.keys(resolveOptions(NO_RETRY))).toEqual([...TASK_OPTION_NAMES]);
+  });
+
   it('keeps only the options that differ from the task defaults, and reads back whole', () => {
     const plain = planTask('node', randomUUID(), {
       task: 'long_task',
