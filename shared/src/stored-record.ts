@@ -28,9 +28,12 @@ export function encodeRecord(record: TaskRecord): Buffer {
  */
 export function decodeRecord(taskId: string, bytes: Buffer | Uint8Array): TaskRecord {
   const stored = codec.decode(bytes);
-  const fields = new Map<string, unknown>(typeof stored === 'object' && stored !== null ? Object.entries(stored) : []);
+  const fields = typeof stored === 'object' && stored !== null ? stored : {};
   const record: Record<string, unknown> = {};
-  for (const field of RECORD_FIELDS) record[field] = field === 'task_id' ? taskId : (fields.get(field) ?? null);
+  for (const field of RECORD_FIELDS) {
+    const value: unknown = field === 'task_id' ? taskId : Reflect.get(fields, field);
+    record[field] = value ?? null;
+  }
   record.updated_at ??= record.created_at;
   // The one place a stored record becomes typed: every field is there, filled from the stored map.
   return record as TaskRecord;
