@@ -2,7 +2,7 @@
  * How a task's payload is kept in its job hash: as fields short enough that Redis keeps the hash
  * in its compact encoding. A hash is a listpack while every value is at most
  * `hash-max-listpack-value` (64 bytes by default); one longer value makes the whole hash a
- * hashtable, and a waiting long_task(1)'s job hash then takes 832 bytes instead of about 200.
+ * hashtable, and a waiting long_task(1)'s job hash then takes 832 bytes instead of 344.
  *
  * - `payload`: MessagePack of the task, its arguments, a workflow step's ids, and only the options
  *   that differ from what the task runs with when nothing is asked (its catalogue defaults,
@@ -18,9 +18,6 @@ import { NO_RETRY, TASK_OPTION_NAMES, resolveOptions, type TaskOptions } from '.
 import type { TaskPayload } from './queue-types.js';
 import { TASK_CATALOGUE, type WorkerKind } from './tasks.js';
 
-/** The job hash fields a payload is stored in, in the order claim reads them. */
-export const PAYLOAD_FIELDS = ['payload', 'created_at', 'traceparent'] as const;
-
 export interface StoredPayload {
   payload: Buffer;
   created_at: string;
@@ -33,12 +30,12 @@ const defaultsByTask = new Map<string, TaskOptions>();
 /** What `task` of `kind` runs with when nothing is asked for. */
 function defaultOptions(kind: WorkerKind, task: string): TaskOptions {
   const id = `${kind}:${task}`;
-  let defaults = defaultsByTask.get(id);
-  if (defaults === undefined) {
-    const definition = TASK_CATALOGUE[kind][task];
-    defaults = resolveOptions(definition?.defaults ?? NO_RETRY);
-    defaultsByTask.set(id, defaults);
-  }
+  const known = defaultsByTask.get(id);
+  if (known !== undefined) return known;
+  const definition = TASK_CATALOGUE[kind][task];
+  const defaults = resolveOptions(definition?.defaults ?? NO_RETRY);
+  // Catalogue tasks only: a name from outside (a Celery message, say) must not grow the cache.
+  if (definition) defaultsByTask.set(id, defaults);
   return defaults;
 }
 
