@@ -107,6 +107,18 @@ describe('Switchyard on Redis Sentinel', () => {
 
     // Every task is looked up until it is terminal, or found missing (its record was lost with the old master).
     const outcome = new Map<string, { state: string; result: unknown; attempts: number } | 'missing'>();
+    const unfinished = () =>
+      submitted
+        .filter(({ taskId }) => {
+          const seen = outcome.get(taskId);
+          return seen !== 'missing' && !(seen !== undefined && TERMINAL.includes(seen.state));
+        })
+        .map(({ kind, phase, taskId }) => {
+          const seen = outcome.get(taskId);
+          const last =
+            seen === undefined || seen === 'missing' ? 'no answer' : `${seen.state}, attempts ${seen.attempts}`;
+          return `${kind} ${phase} ${taskId}: ${last}`;
+        });
     await waitFor(
       async () => {
         await Promise.all(
@@ -119,13 +131,13 @@ describe('Switchyard on Redis Sentinel', () => {
               outcome.set(taskId, (await response.json()) as { state: string; result: unknown; attempts: number });
           }),
         );
-        return submitted.every(({ taskId }) => {
-          const seen = outcome.get(taskId);
-          return seen === 'missing' || (seen !== undefined && TERMINAL.includes(seen.state));
-        });
+        return unfinished().length === 0;
       },
       { timeoutMs: 120_000, intervalMs: 500, what: 'every submitted task to finish or be found missing' },
-    );
+    ).catch((error: unknown) => {
+      // Which tasks never ended, and where they stopped: what a failure of this test needs to be read.
+      throw new Error(`${String(error)}; still unfinished: ${unfinished().slice(0, 10).join('; ')}`);
+    });
 
     const count = (phaseOf: Submitted['phase'], test: (s: Submitted) => boolean) =>
       submitted.filter((s) => s.phase === phaseOf && test(s)).length;
