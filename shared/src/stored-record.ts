@@ -16,9 +16,9 @@ export function encodeRecord(record: TaskRecord): Buffer {
   const stored: Partial<Record<keyof TaskRecord, unknown>> = {};
   for (const field of RECORD_FIELDS) {
     const value = record[field];
-    if (field !== 'task_id' && value !== null && value !== undefined) stored[field] = value;
+    const impliedByOthers = field === 'task_id' || (field === 'updated_at' && value === record.created_at);
+    if (!impliedByOthers && value !== null && value !== undefined) stored[field] = value;
   }
-  if (record.updated_at === record.created_at) delete stored.updated_at;
   return codec.encode(stored);
 }
 
